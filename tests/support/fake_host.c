@@ -1,0 +1,460 @@
+/* A recording cs_host_api for pass unit tests; see fake_host.h. */
+#include "fake_host.h"
+
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cs_ctx {
+    fake_host *fh;
+};
+
+struct cs_sql_result {
+    json_t *columns; /* [[name, type], ...] */
+    json_t *rows;    /* [[cell|null, ...], ...] */
+};
+
+struct fake_host {
+    cs_host_api api;
+    struct cs_ctx ctx;
+    json_t *config;
+    json_t *sql;      /* [[needle, result], ...] */
+    json_t *entity;   /* {aspect: value} */
+    char *fqn;
+    json_t *committed, *staged;
+    json_t *emitted, *deleted, *puts, *sql_log, *metrics;
+    char *logs;
+    size_t logs_len;
+    char error[512];
+    char last_error[512];
+};
+
+const cs_pass_desc *fake_host_load_pass(const char *name)
+{
+    const char *dir = getenv("CS_PASS_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.so", dir ? dir : "passes", name);
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        fprintf(stderr, "fake_host: %s: %s\n", path, dlerror());
+        return NULL;
+    }
+    cs_pass_entry_fn entry = (cs_pass_entry_fn)dlsym(h, CS_PASS_ENTRY_SYMBOL);
+    if (!entry) {
+        fprintf(stderr, "fake_host: %s: no %s\n", path, CS_PASS_ENTRY_SYMBOL);
+        return NULL;
+    }
+    return entry();
+}
+
+static void append_log(fake_host *fh, const char *line)
+{
+    size_t n = strlen(line);
+    char *p = realloc(fh->logs, fh->logs_len + n + 2);
+    if (!p)
+        return;
+    fh->logs = p;
+    memcpy(p + fh->logs_len, line, n);
+    fh->logs_len += n;
+    p[fh->logs_len++] = '\n';
+    p[fh->logs_len] = '\0';
+}
+
+static void f_log(cs_ctx *ctx, int level, const char *fmt, ...)
+{
+    char line[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (getenv("FAKE_HOST_VERBOSE"))
+        fprintf(stderr, "[%d] %s\n", level, line);
+    append_log(ctx->fh, line);
+}
+
+static const char *f_last_error(cs_ctx *ctx)
+{
+    return ctx->fh->last_error;
+}
+
+static void f_set_error(cs_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->fh->error, sizeof ctx->fh->error, fmt, ap);
+    va_end(ap);
+}
+
+static const json_t *f_config(cs_ctx *ctx)
+{
+    return ctx->fh->config;
+}
+
+static void f_secret_register(cs_ctx *ctx, const char *value)
+{
+    (void)ctx;
+    (void)value;
+}
+
+static const char *f_entity_fqn(cs_ctx *ctx)
+{
+    return ctx->fh->fqn;
+}
+
+static json_t *f_aspect_get(cs_ctx *ctx, const char *aspect)
+{
+    return json_object_get(ctx->fh->entity, aspect);
+}
+
+static int f_aspect_put(cs_ctx *ctx, const char *aspect, json_t *value)
+{
+    if (!value)
+        return CS_ERR_INVALID;
+    return json_object_set_new(ctx->fh->puts, aspect, value) ? CS_ERR_NOMEM
+                                                             : CS_OK;
+}
+
+static int f_emit_entity(cs_ctx *ctx, const char *fqn, json_t *table)
+{
+    if (!fqn || !table) {
+        json_decref(table);
+        return CS_ERR_INVALID;
+    }
+    return json_object_set_new(ctx->fh->emitted, fqn, table) ? CS_ERR_NOMEM
+                                                              : CS_OK;
+}
+
+static int f_emit_deleted(cs_ctx *ctx, const char *fqn)
+{
+    return json_array_append_new(ctx->fh->deleted, json_string(fqn))
+               ? CS_ERR_NOMEM
+               : CS_OK;
+}
+
+static json_t *f_watermark_get(cs_ctx *ctx)
+{
+    return ctx->fh->committed;
+}
+
+static int f_watermark_set(cs_ctx *ctx, json_t *value)
+{
+    json_decref(ctx->fh->staged);
+    ctx->fh->staged = value;
+    return CS_OK;
+}
+
+static void f_metric_add(cs_ctx *ctx, const char *name, double delta)
+{
+    json_t *m = json_object_get(ctx->fh->metrics, name);
+    double v = (m ? json_number_value(m) : 0.0) + delta;
+    json_object_set_new(ctx->fh->metrics, name, json_real(v));
+}
+
+static void f_metric_observe(cs_ctx *ctx, const char *name, double value)
+{
+    f_metric_add(ctx, name, value);
+}
+
+static int f_should_stop(cs_ctx *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
+static json_t *log_params(int nparams, const char *const *params)
+{
+    json_t *p = json_array();
+    for (int i = 0; i < nparams; i++)
+        json_array_append_new(p, params[i] ? json_string(params[i])
+                                           : json_null());
+    return p;
+}
+
+static int f_sql_query(cs_ctx *ctx, const char *connection, const char *sql,
+                       int nparams, const char *const *params,
+                       cs_sql_result **out)
+{
+    fake_host *fh = ctx->fh;
+    json_array_append_new(fh->sql_log,
+                          json_pack("{s:s, s:s, s:o}", "connection",
+                                    connection ? connection : "", "sql", sql,
+                                    "params", log_params(nparams, params)));
+    size_t i;
+    json_t *e;
+    json_array_foreach(fh->sql, i, e)
+    {
+        if (!strstr(sql, json_string_value(json_array_get(e, 0))))
+            continue;
+        json_t *res = json_array_get(e, 1);
+        json_t *err = json_object_get(res, "error");
+        if (err) {
+            snprintf(fh->last_error, sizeof fh->last_error, "%s",
+                     json_string_value(err));
+            return CS_ERR;
+        }
+        struct cs_sql_result *r = malloc(sizeof *r);
+        if (!r)
+            return CS_ERR_NOMEM;
+        r->columns = json_incref(json_object_get(res, "columns"));
+        r->rows = json_incref(json_object_get(res, "rows"));
+        *out = r;
+        return CS_OK;
+    }
+    snprintf(fh->last_error, sizeof fh->last_error,
+             "fake_host: no canned result for: %.200s", sql);
+    return CS_ERR;
+}
+
+static int f_sql_nrows(const cs_sql_result *r)
+{
+    return (int)json_array_size(r->rows);
+}
+
+static int f_sql_ncols(const cs_sql_result *r)
+{
+    return (int)json_array_size(r->columns);
+}
+
+static const char *f_sql_colname(const cs_sql_result *r, int col)
+{
+    return json_string_value(json_array_get(json_array_get(r->columns, col), 0));
+}
+
+static const char *f_sql_coltype(const cs_sql_result *r, int col)
+{
+    return json_string_value(json_array_get(json_array_get(r->columns, col), 1));
+}
+
+/* Cells may be written as numbers or booleans in tests; libpq gives text. */
+static const char *f_sql_value(const cs_sql_result *r, int row, int col)
+{
+    json_t *v = json_array_get(json_array_get(r->rows, row), col);
+    if (!v || json_is_null(v))
+        return NULL;
+    if (json_is_true(v))
+        return "t";
+    if (json_is_false(v))
+        return "f";
+    if (json_is_integer(v)) {
+        static __thread char buf[32];
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        return buf;
+    }
+    return json_string_value(v);
+}
+
+static void f_sql_free(cs_sql_result *r)
+{
+    if (!r)
+        return;
+    json_decref(r->columns);
+    json_decref(r->rows);
+    free(r);
+}
+
+static void fill_api(cs_host_api *a)
+{
+    *a = (cs_host_api){
+        .struct_size = sizeof(cs_host_api),
+        .abi_major = CS_ABI_MAJOR,
+        .abi_minor = CS_ABI_MINOR,
+        .log = f_log,
+        .last_error = f_last_error,
+        .set_error = f_set_error,
+        .config = f_config,
+        .secret_register = f_secret_register,
+        .entity_fqn = f_entity_fqn,
+        .aspect_get = f_aspect_get,
+        .aspect_put = f_aspect_put,
+        .emit_entity = f_emit_entity,
+        .emit_deleted = f_emit_deleted,
+        .watermark_get = f_watermark_get,
+        .watermark_set = f_watermark_set,
+        .metric_add = f_metric_add,
+        .metric_observe = f_metric_observe,
+        .should_stop = f_should_stop,
+        .sql_query = f_sql_query,
+        .sql_nrows = f_sql_nrows,
+        .sql_ncols = f_sql_ncols,
+        .sql_colname = f_sql_colname,
+        .sql_coltype = f_sql_coltype,
+        .sql_value = f_sql_value,
+        .sql_free = f_sql_free,
+    };
+}
+
+/* Completes `cfg` with the declared defaults; -1 if a required option is
+ * missing or a default is not JSON. */
+static int apply_defaults(const cs_option_decl *opts, json_t *cfg)
+{
+    for (const cs_option_decl *o = opts; o && o->name; o++) {
+        if (json_object_get(cfg, o->name))
+            continue;
+        if (o->flags & CS_OPTION_REQUIRED) {
+            fprintf(stderr, "fake_host: option %s is required\n", o->name);
+            return -1;
+        }
+        if (!o->default_json)
+            continue;
+        json_t *v = json_loads(o->default_json, JSON_DECODE_ANY, NULL);
+        if (!v || json_object_set_new(cfg, o->name, v) != 0) {
+            fprintf(stderr, "fake_host: option %s: bad default\n", o->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+fake_host *fake_host_new(const cs_pass_desc *desc, const char *config)
+{
+    fake_host *fh = calloc(1, sizeof *fh);
+    if (!fh)
+        return NULL;
+    fill_api(&fh->api);
+    fh->ctx.fh = fh;
+    fh->config = config ? json_loads(config, 0, NULL) : json_object();
+    fh->sql = json_array();
+    fh->entity = json_object();
+    fh->emitted = json_object();
+    fh->deleted = json_array();
+    fh->puts = json_object();
+    fh->sql_log = json_array();
+    fh->metrics = json_object();
+    if (!fh->config || !fh->sql || !fh->entity || !fh->emitted ||
+        !fh->deleted || !fh->puts || !fh->sql_log || !fh->metrics ||
+        apply_defaults(desc ? desc->options : NULL, fh->config) != 0) {
+        fake_host_free(fh);
+        return NULL;
+    }
+    return fh;
+}
+
+void fake_host_free(fake_host *fh)
+{
+    if (!fh)
+        return;
+    json_decref(fh->config);
+    json_decref(fh->sql);
+    json_decref(fh->entity);
+    json_decref(fh->committed);
+    json_decref(fh->staged);
+    json_decref(fh->emitted);
+    json_decref(fh->deleted);
+    json_decref(fh->puts);
+    json_decref(fh->sql_log);
+    json_decref(fh->metrics);
+    free(fh->fqn);
+    free(fh->logs);
+    free(fh);
+}
+
+const cs_host_api *fake_host_api(fake_host *fh)
+{
+    return &fh->api;
+}
+
+cs_ctx *fake_host_ctx(fake_host *fh)
+{
+    return &fh->ctx;
+}
+
+int fake_host_add_sql(fake_host *fh, const char *needle, const char *result)
+{
+    json_t *r = json_loads(result, 0, NULL);
+    if (!r)
+        return -1;
+    return json_array_append_new(fh->sql, json_pack("[s,o]", needle, r));
+}
+
+void fake_host_clear_sql(fake_host *fh)
+{
+    json_array_clear(fh->sql);
+}
+
+void fake_host_drop_network(fake_host *fh)
+{
+    fh->api.sql_query = NULL;
+    fh->api.http = NULL;
+}
+
+int fake_host_set_entity(fake_host *fh, const char *fqn, const char *aspects)
+{
+    json_t *a = aspects ? json_loads(aspects, 0, NULL) : json_object();
+    char *f = strdup(fqn);
+    if (!a || !f) {
+        json_decref(a);
+        free(f);
+        return -1;
+    }
+    json_decref(fh->entity);
+    fh->entity = a;
+    free(fh->fqn);
+    fh->fqn = f;
+    json_object_clear(fh->puts);
+    return 0;
+}
+
+int fake_host_set_watermark(fake_host *fh, const char *watermark)
+{
+    json_decref(fh->committed);
+    fh->committed = watermark ? json_loads(watermark, 0, NULL) : NULL;
+    return watermark && !fh->committed ? -1 : 0;
+}
+
+json_t *fake_host_emitted(fake_host *fh)
+{
+    return fh->emitted;
+}
+
+json_t *fake_host_deleted(fake_host *fh)
+{
+    return fh->deleted;
+}
+
+json_t *fake_host_watermark(fake_host *fh)
+{
+    return fh->staged;
+}
+
+json_t *fake_host_puts(fake_host *fh)
+{
+    return fh->puts;
+}
+
+json_t *fake_host_sql_log(fake_host *fh)
+{
+    return fh->sql_log;
+}
+
+const char *fake_host_logs(fake_host *fh)
+{
+    return fh->logs ? fh->logs : "";
+}
+
+const char *fake_host_error(fake_host *fh)
+{
+    return fh->error;
+}
+
+double fake_host_metric(fake_host *fh, const char *name)
+{
+    return json_number_value(json_object_get(fh->metrics, name));
+}
+
+void fake_host_next_run(fake_host *fh, int commit)
+{
+    if (commit && fh->staged) {
+        json_decref(fh->committed);
+        fh->committed = fh->staged;
+        fh->staged = NULL;
+    }
+    json_object_clear(fh->emitted);
+    json_array_clear(fh->deleted);
+    json_object_clear(fh->puts);
+    json_array_clear(fh->sql_log);
+    free(fh->logs);
+    fh->logs = NULL;
+    fh->logs_len = 0;
+}

@@ -1,0 +1,60 @@
+/*
+ * A fake host for pass unit tests: a cs_host_api whose functions record
+ * what a pass does (emitted entities, deletions, watermarks, aspect puts,
+ * log lines, metrics, SQL sent) and whose sql_query answers from canned
+ * results.  Load a built pass with fake_host_load_pass(), give it a config
+ * (defaults filled from the pass's option declarations, as the real host
+ * does) and call its callbacks with fake_host_ctx().
+ *
+ * Single-threaded; everything returned is borrowed from the fake host
+ * unless the comment says otherwise.
+ */
+#ifndef TESTS_FAKE_HOST_H
+#define TESTS_FAKE_HOST_H
+
+#include <catalog_sync/pass.h>
+
+typedef struct fake_host fake_host;
+
+/* dlopen()s $CS_PASS_DIR/<name>.so and returns its descriptor (NULL with a
+ * message on stderr when it cannot). The library stays loaded. */
+const cs_pass_desc *fake_host_load_pass(const char *name);
+
+/* A fake host configured for `desc`: `config` (JSON text, may be NULL) is
+ * completed with the declared defaults.  NULL if the config is invalid
+ * JSON or a required option is missing. */
+fake_host *fake_host_new(const cs_pass_desc *desc, const char *config);
+void fake_host_free(fake_host *fh);
+
+const cs_host_api *fake_host_api(fake_host *fh);
+cs_ctx *fake_host_ctx(fake_host *fh);
+
+/* Canned SQL: the first registered needle found in a query's text answers
+ * it.  `result` is JSON text {"columns": [[name, type], ...], "rows":
+ * [[cell|null, ...], ...]} or {"error": "message"}. Returns 0 or -1. */
+int fake_host_add_sql(fake_host *fh, const char *needle, const char *result);
+/* Removes every canned SQL result. */
+void fake_host_clear_sql(fake_host *fh);
+/* Hides the network functions (sql_query, http), as for a raw consumer. */
+void fake_host_drop_network(fake_host *fh);
+
+/* The entity a process() call sees: its FQN and its aspects (an object
+ * {aspect: value}, JSON text).  Clears the recorded puts. */
+int fake_host_set_entity(fake_host *fh, const char *fqn, const char *aspects);
+/* The committed watermark watermark_get returns (JSON text or NULL). */
+int fake_host_set_watermark(fake_host *fh, const char *watermark);
+
+/* Recordings. */
+json_t *fake_host_emitted(fake_host *fh);   /* {fqn: table} */
+json_t *fake_host_deleted(fake_host *fh);   /* [fqn, ...] */
+json_t *fake_host_watermark(fake_host *fh); /* last staged, or NULL */
+json_t *fake_host_puts(fake_host *fh);      /* {aspect: value} */
+json_t *fake_host_sql_log(fake_host *fh);   /* [{sql, params}] */
+const char *fake_host_logs(fake_host *fh);  /* every log line, "\n"-joined */
+const char *fake_host_error(fake_host *fh); /* last set_error message */
+double fake_host_metric(fake_host *fh, const char *name);
+/* Clears emitted, deleted, puts, SQL log and logs; keeps the watermark
+ * staged by the last run as the new committed one when `commit`. */
+void fake_host_next_run(fake_host *fh, int commit);
+
+#endif
