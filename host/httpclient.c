@@ -39,11 +39,13 @@ struct attempt {
     char *retry_after;
 };
 
+/* Before any thread starts; 0 or -1. */
 int http_global_init(void)
 {
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
+/* After every client is freed. */
 void http_global_cleanup(void)
 {
     curl_global_cleanup();
@@ -91,6 +93,7 @@ struct http_client *http_client_new(const struct mf_egress_rule *rules,
     return c;
 }
 
+/* Closes kept-alive connections; NULL is allowed. */
 void http_client_free(struct http_client *c)
 {
     if (!c)
@@ -99,6 +102,7 @@ void http_client_free(struct http_client *c)
     free(c);
 }
 
+/* Frees what a request filled and zeroes resp; safe to call twice. */
 void http_response_clear(cs_http_response *resp)
 {
     if (!resp)

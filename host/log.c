@@ -85,6 +85,7 @@ static void sb_putc(struct sbuf *b, char c)
 
 /* ---- setup -------------------------------------------------------------- */
 
+/* Not thread-safe: call before any thread logs (main, once per process). */
 void log_setup(enum log_format format, enum log_level min_level,
                const char *role, int generation)
 {
@@ -94,6 +95,7 @@ void log_setup(enum log_format format, enum log_level min_level,
     g_log.generation = generation;
 }
 
+/* Case-insensitive; -1 for anything else. */
 int log_parse_format(const char *s)
 {
     if (!s)
@@ -105,6 +107,7 @@ int log_parse_format(const char *s)
     return -1;
 }
 
+/* "warning" is accepted for "warn"; -1 for anything else. */
 int log_parse_level(const char *s)
 {
     if (!s)
@@ -120,6 +123,7 @@ int log_parse_level(const char *s)
     return -1;
 }
 
+/* Any thread; cheap enough to guard expensive log arguments. */
 bool log_enabled(enum log_level level)
 {
     return level >= g_log.min_level;
@@ -152,6 +156,8 @@ static int secret_insert(char *copy)
     return 0;
 }
 
+/* Any thread.  The secret is copied and kept for the process lifetime;
+ * on out of memory it is not registered and an error line says so. */
 void log_add_secret(const char *secret)
 {
     if (!secret || strlen(secret) < LOG_SECRET_MIN)
@@ -374,6 +380,7 @@ static char *redact_alloc(const char *in, size_t *len_out)
     return out.p;
 }
 
+/* Any thread.  in may be NULL (empty output). */
 void log_redact(const char *in, char *out, unsigned long outlen)
 {
     if (!out || outlen == 0)
@@ -577,6 +584,8 @@ static void emit(enum log_level level, const char *pass, const char *entity,
     free(line.p);
 }
 
+/* Any thread; one write(2) per event.  Messages over LOG_MSG_MAX bytes
+ * are cut with LOG_TRUNC_MARK after redaction. */
 void log_eventv(enum log_level level, const char *pass, const char *entity,
                 const char *fmt, va_list ap)
 {
@@ -605,6 +614,7 @@ void log_eventv(enum log_level level, const char *pass, const char *entity,
     free(heap);
 }
 
+/* See log_eventv. */
 void log_event(enum log_level level, const char *pass, const char *entity,
                const char *fmt, ...)
 {

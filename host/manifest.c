@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "egress.h"
 #include "log.h"
 #include "sha256.h"
 
@@ -173,20 +174,20 @@ static const char *expand_ref(struct ld *L, const char *p, struct sbuf *b,
     }
     while (q < end && (isalnum((unsigned char)*q) || *q == '_'))
         q++;
+    /* ":-" followed by the default, possibly empty, up to the brace */
     bool has_default = q + 1 < end && q[0] == ':' && q[1] == '-';
-    bool has_default_empty = q + 2 == end && q[0] == ':' && q[1] == '-';
+    char name[256];
     if (q == p + 2 || isdigit((unsigned char)p[2]) ||
-        (q != end && !has_default && !has_default_empty)) {
+        (size_t)(q - p - 2) >= sizeof name || (q != end && !has_default)) {
         fail(L, pos, field,
              "bad variable reference \"%.*s\" (write ${NAME} or "
              "${NAME:-default})",
              (int)(end - p + 1), p);
         return NULL;
     }
-    char name[256];
     snprintf(name, sizeof name, "%.*s", (int)(q - p - 2), p + 2);
     const char *val = getenv(name);
-    if (has_default || has_default_empty) {
+    if (has_default) {
         if (!val || !*val) {
             sb_add(b, q + 2, (size_t)(end - q - 2));
             return end + 1;
@@ -806,7 +807,7 @@ static int check_dsn(struct ld *L, const struct node *n)
     return 0;
 }
 
-/* ---- egress rules ------------------------------------------------------- */
+/* ---- ports -------------------------------------------------------------- */
 
 static bool valid_port(const char *s, int *port)
 {
@@ -820,73 +821,6 @@ static bool valid_port(const char *s, int *port)
         return false;
     *port = (int)v;
     return true;
-}
-
-static bool valid_hostname(const char *h)
-{
-    const char *p = h;
-    if (!strncmp(p, "*.", 2))
-        p += 2; /* any subdomain */
-    if (!*p || *p == '.' || p[strlen(p) - 1] == '.')
-        return false;
-    for (; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
-            return false;
-    return true;
-}
-
-/* Same grammar as egress_parse_rule() in egress.c, kept here so the
- * manifest does not depend on the egress module: "host", "host:port",
- * "host:*", "*.domain:port", "[v6]:port", "unix:/socket/dir". */
-static int parse_egress(const char *text, struct mf_egress_rule *r, char *why,
-                        size_t whylen)
-{
-    char host[512];
-    const char *colon;
-    r->port = 0;
-    if (!strncmp(text, "unix:/", 6)) {
-        snprintf(host, sizeof host, "%s", text);
-    } else if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (!close || close == text + 1 ||
-            strspn(text + 1, "0123456789abcdefABCDEF:.") !=
-                (size_t)(close - text - 1)) {
-            snprintf(why, whylen, "bad IPv6 address in \"%s\"", text);
-            return -1;
-        }
-        if (close[1] && (close[1] != ':' || !valid_port(close + 2, &r->port)))
-            goto bad_port;
-        snprintf(host, sizeof host, "%.*s", (int)(close - text + 1), text);
-    } else {
-        colon = strrchr(text, ':');
-        if (colon && strchr(text, ':') != colon) {
-            snprintf(why, whylen,
-                     "write IPv6 addresses in brackets, e.g. \"[::1]:5432\"");
-            return -1;
-        }
-        if (colon && !valid_port(colon + 1, &r->port))
-            goto bad_port;
-        snprintf(host, sizeof host, "%.*s",
-                 (int)(colon ? colon - text : (long)strlen(text)), text);
-        if (!valid_hostname(host)) {
-            snprintf(why, whylen,
-                     "bad host \"%s\" (expected a name, an address or "
-                     "*.domain)",
-                     host);
-            return -1;
-        }
-    }
-    for (char *p = host; *p && strncmp(host, "unix:", 5); p++)
-        *p = (char)tolower((unsigned char)*p);
-    r->host = strdup(host);
-    if (!r->host) {
-        snprintf(why, whylen, "out of memory");
-        return -1;
-    }
-    return 0;
-bad_port:
-    snprintf(why, whylen, "bad port in \"%s\" (expected 1-65535 or *)", text);
-    return -1;
 }
 
 /* ---- sections ----------------------------------------------------------- */
@@ -909,7 +843,7 @@ static int load_state(struct ld *L, struct manifest *m, const struct node *n)
 
 static int load_egress(struct ld *L, struct manifest *m, const struct node *n)
 {
-    char why[256];
+    char why[600];
     if (is_null(n))
         return 0;
     if (want(L, n, N_SEQ, "a list of \"host:port\" rules") < 0)
@@ -922,7 +856,9 @@ static int load_egress(struct ld *L, struct manifest *m, const struct node *n)
         struct mf_egress_rule *r = &m->egress[m->n_egress];
         if (want(L, it, N_SCALAR, "a \"host:port\" rule") < 0)
             return -1;
-        if (parse_egress(it->str, r, why, sizeof why) < 0)
+        /* the egress module owns the grammar and the canonical form that
+         * egress_allowed() compares against */
+        if (egress_parse_rule(it->str, r, why, sizeof why) < 0)
             return failn(L, it, "%s", why);
         r->pos = it->pos;
         m->n_egress++;

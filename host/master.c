@@ -508,6 +508,9 @@ int master_reload(struct master *m, char *err, size_t errlen)
         count_reload(m, "invalid", err);
         return -1;
     }
+    if (m->api && man->api_tokens_file &&
+        api_reload_tokens(m->api, man->api_tokens_file, err, errlen) != 0)
+        log_error("API tokens not reloaded, the previous ones stay: %s", err);
     plan_free(plan);
     manifest_free(man);
     struct worker_proc *wp =

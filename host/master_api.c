@@ -200,9 +200,9 @@ int master_api_start(struct master *m, char *err, size_t errlen)
                        NULL, err, errlen);
     if (!m->api)
         return -1;
-    /* Reads are open when no tokens are configured; writes never are. */
-    enum api_role view =
-        m->man->api_tokens_file ? API_ROLE_VIEWER : API_ROLE_NONE;
+    /* The api module leaves viewer routes open while no tokens file is
+     * configured; writes always need an operator token. */
+    enum api_role view = API_ROLE_VIEWER;
     api_route(m->api, "GET", "/healthz", API_ROLE_NONE, h_healthz, m);
     api_route(m->api, "GET", "/readyz", API_ROLE_NONE, h_readyz, m);
     api_route(m->api, "GET", "/metrics", API_ROLE_NONE, h_metrics, m);

@@ -325,6 +325,7 @@ int sql_pool_query(struct sql_pool *p, const char *connection, const char *sql,
 
 /* ---- results ------------------------------------------------------------ */
 
+/* Result accessors: any thread that owns the result; NULL-safe. */
 int sql_result_nrows(const cs_sql_result *r)
 {
     return r ? PQntuples(r->res) : 0;
@@ -349,6 +350,7 @@ const char *sql_result_value(const cs_sql_result *r, int row, int col)
     return PQgetvalue(r->res, row, col);
 }
 
+/* NULL is allowed. */
 void sql_result_free(cs_sql_result *r)
 {
     if (!r)

@@ -6,5 +6,5 @@
 set -euo pipefail
 prefix=$1 src=$2 out=$3; shift 3
 export PKG_CONFIG_PATH="$(ls -d "$prefix"/lib*/pkgconfig "$prefix"/lib/*/pkgconfig 2>/dev/null | tr '\n' ':')${PKG_CONFIG_PATH:-}"
-cc -std=c99 -Wall -Wextra -Werror -shared -o "$out" "$src" \
+cc -std=c99 -Wall -Wextra -Wno-unused-parameter -Werror -shared -o "$out" "$src" \
   $(pkg-config --cflags --libs catalog-sync-pass) "$@"

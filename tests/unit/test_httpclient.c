@@ -89,6 +89,15 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url,
         return atomic_fetch_sub(&ratelimit_left, 1) > 0
                    ? reply(c, 429, "slow down", "1")
                    : reply(c, 200, "thanks", NULL);
+    if (strcmp(url, "/redirect") == 0) {
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+        snprintf(out, sizeof out, "http://127.0.0.1:%d/ok", port);
+        MHD_add_response_header(r, "Location", out);
+        enum MHD_Result ret = MHD_queue_response(c, 302, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
     if (strcmp(url, "/unavailable") == 0)
         return reply(c, 503, "down", NULL);
     if (strcmp(url, "/slow") == 0) {
@@ -527,6 +536,21 @@ static void test_methods_bodies_headers(void **state)
     http_client_free(c);
 }
 
+static void test_redirect_not_followed(void **state)
+{
+    (void)state;
+    struct http_client *c = client_with(10, 100, 0);
+    cs_http_request r = request("GET", "/redirect", port);
+    cs_http_response resp;
+    char err[256];
+    assert_int_equal(http_client_request(c, &r, &resp, NULL, err, sizeof err),
+                     CS_OK);
+    assert_int_equal(resp.status, 302);
+    assert_int_equal(atomic_load(&hits), 1); /* /ok was not requested */
+    http_response_clear(&resp);
+    http_client_free(c);
+}
+
 /* A pass built against an older, shorter cs_http_request gets defaults
  * for the fields it does not have (here: max_retries = host default). */
 static void test_short_request_struct(void **state)
@@ -564,6 +588,7 @@ int main(void)
         T(test_max_response_size),
         T(test_connection_refused_is_unavailable),
         T(test_methods_bodies_headers),
+        T(test_redirect_not_followed),
         T(test_short_request_struct),
     };
     return cmocka_run_group_tests(tests, start_server, stop_server);

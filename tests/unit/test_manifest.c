@@ -87,7 +87,7 @@ static const char *example =
     "  - 127.0.0.1:${CS_T_UNSET_PORT:-5432}\n"
     "  - \"*.Corp.example:443\"\n"
     "  - db.internal\n"
-    "  - \"[::1]:*\"\n"
+    "  - \"[0:0::1]:*\"\n"
     "  - unix:/var/run/postgresql\n"
     "schedule:\n"
     "  every: 6h\n"
@@ -498,14 +498,14 @@ static void test_bad_values(void **state)
         "`cron`");
     expect_error(
         "state: dbname=x\negress:\n  - db:5432\n  - db:99999\n" SOURCE_PASS,
-        "t.yaml:4:5: egress[1]: bad port in \"db:99999\" (expected "
-        "1-65535 or *)");
+        "t.yaml:4:5: egress[1]: egress rule \"db:99999\": port must be "
+        "1..65535 or '*'");
     expect_error("state: dbname=x\negress: ['::1:80']\n" SOURCE_PASS,
-                 "t.yaml:2:10: egress[0]: write IPv6 addresses in brackets, "
-                 "e.g. \"[::1]:5432\"");
+                 "t.yaml:2:10: egress[0]: egress rule \"::1:80\": an IPv6 "
+                 "address must be written in brackets (\"[::1]:5432\")");
     expect_error("state: dbname=x\negress: ['*']\n" SOURCE_PASS,
-                 "t.yaml:2:10: egress[0]: bad host \"*\" (expected a name, "
-                 "an address or *.domain)");
+                 "t.yaml:2:10: egress[0]: egress rule \"*\": a rule must name "
+                 "a host; '*' alone would allow everything");
     expect_error("state: dbname=x\napi: {listen: localhost}\n" SOURCE_PASS,
                  "t.yaml:2:15: api.listen: expected \"address:port\" (e.g. "
                  "\"127.0.0.1:8089\"), got \"localhost\"");

@@ -211,6 +211,7 @@ static void test_statement_timeout(void **state)
 static void test_unknown_connection(void **state)
 {
     (void)state;
+    NEED_PG();
     cs_sql_result *r = NULL;
     char err[512] = "";
     assert_int_equal(
