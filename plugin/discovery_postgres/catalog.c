@@ -9,16 +9,16 @@
 
 #include <string.h>
 
-#define TABLES_CTE                                                           \
-    "WITH t AS ("                                                            \
-    " SELECT c.oid, n.nspname, c.relname, c.relkind"                         \
-    " FROM pg_catalog.pg_class c"                                            \
-    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"              \
-    " WHERE strpos($3, c.relkind::text) > 0 AND NOT c.relispartition"        \
-    "  AND n.nspname NOT IN ('pg_catalog', 'information_schema')"           \
-    "  AND n.nspname NOT LIKE 'pg\\_%'"                                      \
-    "  AND ($1::jsonb = '[]'::jsonb"                                         \
-    "       OR n.nspname IN (SELECT jsonb_array_elements_text($1::jsonb)))"  \
+#define TABLES_CTE                                                             \
+    "WITH t AS ("                                                              \
+    " SELECT c.oid, n.nspname, c.relname, c.relkind"                           \
+    " FROM pg_catalog.pg_class c"                                              \
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                \
+    " WHERE strpos($3, c.relkind::text) > 0 AND NOT c.relispartition"          \
+    "  AND n.nspname NOT IN ('pg_catalog', 'information_schema')"              \
+    "  AND n.nspname NOT LIKE 'pg\\_%'"                                        \
+    "  AND ($1::jsonb = '[]'::jsonb"                                           \
+    "       OR n.nspname IN (SELECT jsonb_array_elements_text($1::jsonb)))"    \
     "  AND n.nspname NOT IN (SELECT jsonb_array_elements_text($2::jsonb)))"
 
 /* Columns of the tables result, in this order (table.c reads by index). */
@@ -36,7 +36,8 @@ static const char columns_sql[] =
     "/* catalog-sync discovery: columns */ " TABLES_CTE
     " SELECT a.attrelid::text, a.attnum::text, a.attname,"
     "  pg_catalog.format_type(a.atttypid, a.atttypmod),"
-    "  coalesce(bt.typname, ty.typname), coalesce(bt.typtype, ty.typtype)::text,"
+    "  coalesce(bt.typname, ty.typname), coalesce(bt.typtype, "
+    "ty.typtype)::text,"
     "  coalesce(bt.typcategory, ty.typcategory)::text, a.attnotnull::text,"
     "  d.description, a.atttypmod::text, et.typname"
     " FROM t JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid"
@@ -47,28 +48,39 @@ static const char columns_sql[] =
     "  ON et.oid = coalesce(bt.typelem, ty.typelem)"
     "  AND coalesce(bt.typcategory, ty.typcategory) = 'A'"
     " LEFT JOIN pg_catalog.pg_description d"
-    "  ON d.objoid = a.attrelid AND d.classoid = 'pg_catalog.pg_class'::regclass"
+    "  ON d.objoid = a.attrelid AND d.classoid = "
+    "'pg_catalog.pg_class'::regclass"
     "  AND d.objsubid = a.attnum"
     " WHERE a.attnum > 0 AND NOT a.attisdropped"
     " ORDER BY a.attrelid, a.attnum";
 
-#define KEY_NAMES(keys, rel)                                                 \
-    "(SELECT json_agg(a.attname ORDER BY k.o)"                               \
-    "  FROM unnest(" keys ") WITH ORDINALITY AS k(n, o)"                     \
-    "  JOIN pg_catalog.pg_attribute a"                                       \
+#define KEY_NAMES(keys, rel)                                                   \
+    "(SELECT json_agg(a.attname ORDER BY k.o)"                                 \
+    "  FROM unnest(" keys ") WITH ORDINALITY AS k(n, o)"                       \
+    "  JOIN pg_catalog.pg_attribute a"                                         \
     "   ON a.attrelid = " rel " AND a.attnum = k.n)::text"
 
 static const char constraints_sql[] =
     "/* catalog-sync discovery: constraints */ " TABLES_CTE
     " SELECT con.conrelid::text, con.contype::text, con.conname,"
-    "  " KEY_NAMES("con.conkey", "con.conrelid") ","
-    "  fn.nspname, fc.relname,"
-    "  " KEY_NAMES("con.confkey", "con.confrelid")
-    " FROM t JOIN pg_catalog.pg_constraint con ON con.conrelid = t.oid"
-    " LEFT JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid"
-    " LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace"
-    " WHERE con.contype IN ('p', 'u', 'f')"
-    " ORDER BY con.conrelid, con.contype, con.conname";
+    "  " KEY_NAMES(
+        "con.conkey",
+        "con.conrelid") ","
+                        "  fn.nspname, fc.relname,"
+                        "  " KEY_NAMES(
+                            "con.confkey",
+                            "con.confrelid") " FROM t JOIN "
+                                             "pg_catalog.pg_constraint con ON "
+                                             "con.conrelid = t.oid"
+                                             " LEFT JOIN pg_catalog.pg_class "
+                                             "fc ON fc.oid = con.confrelid"
+                                             " LEFT JOIN "
+                                             "pg_catalog.pg_namespace fn ON "
+                                             "fn.oid = fc.relnamespace"
+                                             " WHERE con.contype IN ('p', 'u', "
+                                             "'f')"
+                                             " ORDER BY con.conrelid, "
+                                             "con.contype, con.conname";
 
 static int run(const cs_host_api *host, cs_ctx *ctx, const char *connection,
                const char *what, const char *sql, const char *const *params,
@@ -90,14 +102,14 @@ int disc_query_catalog(const cs_host_api *host, cs_ctx *ctx,
                              include_views ? "rpvm" : "rp"};
     memset(out, 0, sizeof *out);
     out->host = host;
-    int rc = run(host, ctx, connection, "tables", tables_sql, params,
-                 &out->tables);
+    int rc =
+        run(host, ctx, connection, "tables", tables_sql, params, &out->tables);
     if (rc == CS_OK)
         rc = run(host, ctx, connection, "columns", columns_sql, params,
                  &out->columns);
     if (rc == CS_OK)
-        rc = run(host, ctx, connection, "constraints", constraints_sql,
-                 params, &out->constraints);
+        rc = run(host, ctx, connection, "constraints", constraints_sql, params,
+                 &out->constraints);
     if (rc != CS_OK)
         disc_results_free(out);
     return rc;

@@ -132,7 +132,8 @@ static int consider(struct disc_run *run, json_t *t, const char *schema,
                     const char *table)
 {
     const cs_host_api *h = run->s->host;
-    const char *fqn = json_string_value(json_object_get(t, "fullyQualifiedName"));
+    const char *fqn =
+        json_string_value(json_object_get(t, "fullyQualifiedName"));
     char hash[17];
     if (disc_definition_hash(t, hash) != 0 ||
         json_object_set_new(run->new_tables, fqn, json_string(hash)) != 0) {
@@ -140,15 +141,14 @@ static int consider(struct disc_run *run, json_t *t, const char *schema,
         return CS_ERR_NOMEM;
     }
     run->total++;
-    const char *old =
-        json_string_value(json_object_get(run->old_tables, fqn));
+    const char *old = json_string_value(json_object_get(run->old_tables, fqn));
     if (!run->s->full && old && strcmp(old, hash) == 0) {
         json_decref(t);
         return CS_OK;
     }
-    json_t *cs = json_pack("{s:s, s:s, s:s, s:s}", "connection",
-                           run->s->connection, "schema", schema, "table",
-                           table, "definitionHash", hash);
+    json_t *cs =
+        json_pack("{s:s, s:s, s:s, s:s}", "connection", run->s->connection,
+                  "schema", schema, "table", table, "definitionHash", hash);
     if (!cs || json_object_set_new(t, "catalogSync", cs) != 0) {
         json_decref(t);
         return CS_ERR_NOMEM;
@@ -181,8 +181,7 @@ static int walk_tables(struct disc_run *run, const struct disc_results *r)
             return CS_ERR_STOPPING;
         json_t *t = disc_build_table(r, row, &cur, &names);
         if (!t) {
-            h->set_error(run->ctx, "table %s.%s: out of memory", schema,
-                         table);
+            h->set_error(run->ctx, "table %s.%s: out of memory", schema, table);
             return CS_ERR_NOMEM;
         }
         int rc = consider(run, t, schema, table);
@@ -202,8 +201,8 @@ static int report_deleted(struct disc_run *run)
             continue;
         int rc = run->s->host->emit_deleted(run->ctx, fqn);
         if (rc != CS_OK) {
-            run->s->host->set_error(run->ctx, "table %s: emit_deleted: %s",
-                                    fqn, run->s->host->last_error(run->ctx));
+            run->s->host->set_error(run->ctx, "table %s: emit_deleted: %s", fqn,
+                                    run->s->host->last_error(run->ctx));
             return rc;
         }
         run->deleted++;
@@ -217,8 +216,7 @@ static int disc_discover(void *state, cs_ctx *ctx)
     const cs_host_api *h = s->host;
     struct disc_results r;
     int rc = disc_query_catalog(h, ctx, s->connection, s->schemas_json,
-                                s->exclude_schemas_json, s->include_views,
-                                &r);
+                                s->exclude_schemas_json, s->include_views, &r);
     if (rc != CS_OK)
         return rc;
     struct disc_run run = {s, ctx, NULL, json_object(), 0, 0, 0};

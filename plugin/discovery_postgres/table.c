@@ -10,8 +10,19 @@
 
 /* Result column indexes, in the order of the SELECT lists in catalog.c. */
 enum { T_OID, T_SCHEMA, T_NAME, T_KIND, T_DESC, T_DB };
-enum { C_OID, C_NUM, C_NAME, C_FORMAT, C_TYPNAME, C_TYPTYPE, C_TYPCAT,
-       C_NOTNULL, C_DESC, C_TYPMOD, C_ELEM };
+enum {
+    C_OID,
+    C_NUM,
+    C_NAME,
+    C_FORMAT,
+    C_TYPNAME,
+    C_TYPTYPE,
+    C_TYPCAT,
+    C_NOTNULL,
+    C_DESC,
+    C_TYPMOD,
+    C_ELEM
+};
 enum { K_OID, K_TYPE, K_NAME, K_COLS, K_FSCHEMA, K_FTABLE, K_FCOLS };
 
 static long long oid_at(const cs_host_api *h, const cs_sql_result *r, int row)
@@ -22,8 +33,8 @@ static long long oid_at(const cs_host_api *h, const cs_sql_result *r, int row)
 
 /* Advances *cursor past rows of tables before `oid` (created between two
  * catalog queries) and returns whether the row at *cursor belongs to it. */
-static int at_table(const cs_host_api *h, const cs_sql_result *r,
-                    int *cursor, long long oid)
+static int at_table(const cs_host_api *h, const cs_sql_result *r, int *cursor,
+                    long long oid)
 {
     int n = h->sql_nrows(r);
     while (*cursor < n && oid_at(h, r, *cursor) < oid)
@@ -48,7 +59,8 @@ static const char *constraint_type(const char *contype)
     }
 }
 
-/* Parent columns of a foreign key as FQNs <service>.<db>.<schema>.<table>.<col>. */
+/* Parent columns of a foreign key as FQNs
+ * <service>.<db>.<schema>.<table>.<col>. */
 static json_t *referred_columns(const struct disc_names *names,
                                 const char *schema, const char *table,
                                 json_t *cols)
@@ -78,7 +90,8 @@ static json_t *one_constraint(const struct disc_results *r, int row,
                               const struct disc_names *names)
 {
     const cs_host_api *h = r->host;
-    const char *type = constraint_type(h->sql_value(r->constraints, row, K_TYPE));
+    const char *type =
+        constraint_type(h->sql_value(r->constraints, row, K_TYPE));
     const char *cols = h->sql_value(r->constraints, row, K_COLS);
     json_t *c = json_pack("{s:s, s:o}", "constraintType", type, "columns",
                           cols ? json_loads(cols, 0, NULL) : json_array());
@@ -86,9 +99,9 @@ static json_t *one_constraint(const struct disc_results *r, int row,
         return c;
     const char *fcols = h->sql_value(r->constraints, row, K_FCOLS);
     json_t *fc = fcols ? json_loads(fcols, 0, NULL) : json_array();
-    json_t *ref = referred_columns(
-        names, h->sql_value(r->constraints, row, K_FSCHEMA),
-        h->sql_value(r->constraints, row, K_FTABLE), fc);
+    json_t *ref =
+        referred_columns(names, h->sql_value(r->constraints, row, K_FSCHEMA),
+                         h->sql_value(r->constraints, row, K_FTABLE), fc);
     json_decref(fc);
     if (!ref || json_object_set_new(c, "referredColumns", ref) != 0) {
         json_decref(c);
@@ -103,8 +116,8 @@ static json_t *build_constraints(const struct disc_results *r, long long oid,
 {
     json_t *arr = json_array();
     while (arr && at_table(r->host, r->constraints, &cur->con_row, oid)) {
-        if (json_array_append_new(arr, one_constraint(r, cur->con_row,
-                                                      names)) != 0) {
+        if (json_array_append_new(
+                arr, one_constraint(r, cur->con_row, names)) != 0) {
             json_decref(arr);
             return NULL;
         }
@@ -115,8 +128,8 @@ static json_t *build_constraints(const struct disc_results *r, long long oid,
 
 /* PRIMARY_KEY / UNIQUE when a one-column constraint covers `col`, else
  * NOT_NULL / NULL, as OpenMetadata's column `constraint`. */
-static const char *column_constraint(const json_t *constraints,
-                                     const char *col, int notnull)
+static const char *column_constraint(const json_t *constraints, const char *col,
+                                     int notnull)
 {
     const char *best = NULL;
     size_t i;
@@ -166,16 +179,15 @@ static json_t *one_column(const struct disc_results *r, int row,
                                   h->sql_value(c, row, C_TYPCAT));
     const char *notnull = h->sql_value(c, row, C_NOTNULL);
     char *fqn = disc_fqn_join(table_fqn, name);
-    json_t *col = fqn ? json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "name",
-                                  name, "fullyQualifiedName", fqn, "dataType",
-                                  om, "dataTypeDisplay",
-                                  h->sql_value(c, row, C_FORMAT),
-                                  "ordinalPosition",
-                                  atoi(h->sql_value(c, row, C_NUM)),
-                                  "constraint",
-                                  column_constraint(constraints, name,
-                                                    notnull && notnull[0] == 't'))
-                      : NULL;
+    json_t *col =
+        fqn ? json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "name", name,
+                        "fullyQualifiedName", fqn, "dataType", om,
+                        "dataTypeDisplay", h->sql_value(c, row, C_FORMAT),
+                        "ordinalPosition", atoi(h->sql_value(c, row, C_NUM)),
+                        "constraint",
+                        column_constraint(constraints, name,
+                                          notnull && notnull[0] == 't'))
+            : NULL;
     free(fqn);
     const char *elem = h->sql_value(c, row, C_ELEM);
     const char *typmod = h->sql_value(c, row, C_TYPMOD);
@@ -227,17 +239,17 @@ static json_t *table_shell(const struct disc_names *names, const char *schema,
 {
     char *db_fqn = disc_fqn_join(names->service, names->database);
     char *schema_fqn = db_fqn ? disc_fqn_join(db_fqn, schema) : NULL;
-    json_t *t = schema_fqn
-                    ? json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s},"
-                                " s:{s:s}, s:s}",
-                                "name", name, "fullyQualifiedName", fqn,
-                                "tableType", table_type(relkind),
-                                "databaseSchema", "name", schema,
-                                "fullyQualifiedName", schema_fqn, "database",
-                                "name", names->database, "fullyQualifiedName",
-                                db_fqn, "service", "name", names->service,
-                                "serviceType", "Postgres")
-                    : NULL;
+    json_t *t =
+        schema_fqn
+            ? json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s},"
+                        " s:{s:s}, s:s}",
+                        "name", name, "fullyQualifiedName", fqn, "tableType",
+                        table_type(relkind), "databaseSchema", "name", schema,
+                        "fullyQualifiedName", schema_fqn, "database", "name",
+                        names->database, "fullyQualifiedName", db_fqn,
+                        "service", "name", names->service, "serviceType",
+                        "Postgres")
+            : NULL;
     free(db_fqn);
     free(schema_fqn);
     return t;

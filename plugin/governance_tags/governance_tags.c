@@ -149,8 +149,7 @@ static void layer_rule(const struct gov_state *s, const char *schema,
     json_t *layer;
     json_object_foreach(s->layers, name, layer)
     {
-        if (schema && strcasecmp(schema, name) == 0 &&
-            json_is_string(layer)) {
+        if (schema && strcasecmp(schema, name) == 0 && json_is_string(layer)) {
             char tag[128];
             snprintf(tag, sizeof tag, "%s_layer", json_string_value(layer));
             add_tag(o, NULL, tag, "layers");
@@ -161,8 +160,7 @@ static void layer_rule(const struct gov_state *s, const char *schema,
 
 /* Every prefix (or suffix) of `map` that `name` carries adds its tag. */
 static void affix_rule(const json_t *map, const char *name, bool suffix,
-                       const char *column, const char *rule,
-                       struct gov_out *o)
+                       const char *column, const char *rule, struct gov_out *o)
 {
     const char *affix;
     json_t *tag;
@@ -185,8 +183,7 @@ static void column_rules(const struct gov_state *s, const json_t *columns,
         if (!name)
             continue;
         affix_rule(s->column_suffixes, name, true, name, "column_suffixes", o);
-        affix_rule(s->column_prefixes, name, false, name, "column_prefixes",
-                   o);
+        affix_rule(s->column_prefixes, name, false, name, "column_prefixes", o);
     }
 }
 

@@ -26,8 +26,8 @@ int counter_init(struct counter *c, size_t expected, int owns)
     return c->slots ? 0 : -1;
 }
 
-static struct vcount *find_slot(struct vcount *slots, size_t cap,
-                                const char *v, uint64_t h)
+static struct vcount *find_slot(struct vcount *slots, size_t cap, const char *v,
+                                uint64_t h)
 {
     size_t i = (size_t)h & (cap - 1);
     while (slots[i].value &&

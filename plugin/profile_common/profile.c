@@ -184,13 +184,14 @@ static json_t *profile_column(const prof_table *t, size_t col,
     size_t rows = s->nulls + s->nonnull;
     json_t *c = json_object();
     int err = !c;
-    err = err || set_new(c, "dataType", json_string(prof_table_coltype(t, col)));
-    err = err || set_new(c, "typeClass",
-                         json_string(prof_type_class_name(s->cls)));
+    err =
+        err || set_new(c, "dataType", json_string(prof_table_coltype(t, col)));
+    err = err ||
+          set_new(c, "typeClass", json_string(prof_type_class_name(s->cls)));
     err = err || set_new(c, "nullCount", json_integer((json_int_t)s->nulls));
     err = err || set_new(c, "nullFraction", json_real(ratio(s->nulls, rows)));
-    err = err || set_new(c, "distinctCount",
-                         json_integer((json_int_t)s->values.used));
+    err = err ||
+          set_new(c, "distinctCount", json_integer((json_int_t)s->values.used));
     err = err || set_new(c, "uniqueness",
                          json_real(ratio(s->values.used, s->nonnull)));
     err = err || set_new(c, "topValues", hashed_top(s, o->top_k, o->key));
@@ -199,11 +200,11 @@ static json_t *profile_column(const prof_table *t, size_t col,
         err = err || set_new(c, "min", range_value(s->cls, s->min));
         err = err || set_new(c, "max", range_value(s->cls, s->max));
     }
-    err = err || set_new(c, "avgLength",
-                         json_real(s->nonnull ? s->total_chars / s->nonnull
-                                              : 0.0));
-    err = err || set_new(c, "shapes", readable_top(&s->shapes, o->shapes_k,
-                                                    "shape"));
+    err = err ||
+          set_new(c, "avgLength",
+                  json_real(s->nonnull ? s->total_chars / s->nonnull : 0.0));
+    err = err ||
+          set_new(c, "shapes", readable_top(&s->shapes, o->shapes_k, "shape"));
     if (err) {
         json_decref(c);
         return NULL;
@@ -235,8 +236,8 @@ json_t *prof_profile_columns(const prof_table *t, const prof_options *o)
 static json_t *sample_stats(const struct col_stats *s, size_t top_k)
 {
     json_t *c = json_object();
-    int err = !c || set_new(c, "topValues",
-                            readable_top(&s->values, top_k, "value"));
+    int err =
+        !c || set_new(c, "topValues", readable_top(&s->values, top_k, "value"));
     if (!err && s->min) {
         err = set_new(c, "min", prof_json_string(s->min)) ||
               set_new(c, "max", prof_json_string(s->max));

@@ -14,26 +14,43 @@ struct type_name {
 };
 
 /* Exact names (Postgres typname and Trino base names). */
-static const struct type_name exact[] = {
-    {"int2", PROF_INTEGER},       {"int4", PROF_INTEGER},
-    {"int8", PROF_INTEGER},       {"smallint", PROF_INTEGER},
-    {"integer", PROF_INTEGER},    {"int", PROF_INTEGER},
-    {"bigint", PROF_INTEGER},     {"tinyint", PROF_INTEGER},
-    {"oid", PROF_INTEGER},        {"numeric", PROF_DECIMAL},
-    {"decimal", PROF_DECIMAL},    {"float4", PROF_DECIMAL},
-    {"float8", PROF_DECIMAL},     {"real", PROF_DECIMAL},
-    {"double", PROF_DECIMAL},     {"double precision", PROF_DECIMAL},
-    {"bool", PROF_BOOLEAN},       {"boolean", PROF_BOOLEAN},
-    {"date", PROF_TEMPORAL},      {"time", PROF_TEMPORAL},
-    {"timetz", PROF_TEMPORAL},    {"timestamp", PROF_TEMPORAL},
-    {"timestamptz", PROF_TEMPORAL}, {"uuid", PROF_UUID},
-    {"json", PROF_JSON},          {"jsonb", PROF_JSON},
-    {"bytea", PROF_BINARY},       {"varbinary", PROF_BINARY},
-    {"text", PROF_TEXT},          {"varchar", PROF_TEXT},
-    {"bpchar", PROF_TEXT},        {"char", PROF_TEXT},
-    {"name", PROF_TEXT},          {"citext", PROF_TEXT},
-    {"character varying", PROF_TEXT}, {"character", PROF_TEXT},
-    {NULL, PROF_OTHER}};
+static const struct type_name exact[] = {{"int2", PROF_INTEGER},
+                                         {"int4", PROF_INTEGER},
+                                         {"int8", PROF_INTEGER},
+                                         {"smallint", PROF_INTEGER},
+                                         {"integer", PROF_INTEGER},
+                                         {"int", PROF_INTEGER},
+                                         {"bigint", PROF_INTEGER},
+                                         {"tinyint", PROF_INTEGER},
+                                         {"oid", PROF_INTEGER},
+                                         {"numeric", PROF_DECIMAL},
+                                         {"decimal", PROF_DECIMAL},
+                                         {"float4", PROF_DECIMAL},
+                                         {"float8", PROF_DECIMAL},
+                                         {"real", PROF_DECIMAL},
+                                         {"double", PROF_DECIMAL},
+                                         {"double precision", PROF_DECIMAL},
+                                         {"bool", PROF_BOOLEAN},
+                                         {"boolean", PROF_BOOLEAN},
+                                         {"date", PROF_TEMPORAL},
+                                         {"time", PROF_TEMPORAL},
+                                         {"timetz", PROF_TEMPORAL},
+                                         {"timestamp", PROF_TEMPORAL},
+                                         {"timestamptz", PROF_TEMPORAL},
+                                         {"uuid", PROF_UUID},
+                                         {"json", PROF_JSON},
+                                         {"jsonb", PROF_JSON},
+                                         {"bytea", PROF_BINARY},
+                                         {"varbinary", PROF_BINARY},
+                                         {"text", PROF_TEXT},
+                                         {"varchar", PROF_TEXT},
+                                         {"bpchar", PROF_TEXT},
+                                         {"char", PROF_TEXT},
+                                         {"name", PROF_TEXT},
+                                         {"citext", PROF_TEXT},
+                                         {"character varying", PROF_TEXT},
+                                         {"character", PROF_TEXT},
+                                         {NULL, PROF_OTHER}};
 
 /* Parameterised names: compare the part before '(' or ' '. */
 static prof_type_class by_base_name(const char *t)
@@ -65,9 +82,9 @@ prof_type_class prof_type_class_of(const char *engine_type)
 
 const char *prof_type_class_name(prof_type_class c)
 {
-    static const char *const names[] = {"text",     "integer", "decimal",
-                                        "boolean",  "temporal", "uuid",
-                                        "json",     "binary",  "other"};
+    static const char *const names[] = {"text",    "integer",  "decimal",
+                                        "boolean", "temporal", "uuid",
+                                        "json",    "binary",   "other"};
     if ((unsigned)c > PROF_OTHER)
         return "other";
     return names[c];

@@ -47,8 +47,7 @@ static const cs_option_decl options[] = {
     {"top_k", CS_OPT_INT, "10", "most frequent values kept per column", 0},
     {"shapes_k", CS_OPT_INT, "5", "most frequent value shapes per column", 0},
     {"hash_key", CS_OPT_STRING, "\"" DEFAULT_HASH_KEY "\"",
-     "secret key of the top-value hashes (keep it stable to compare runs)",
-     0},
+     "secret key of the top-value hashes (keep it stable to compare runs)", 0},
     {NULL, 0, NULL, NULL, 0}};
 
 static void pp_fini(void *state)
@@ -239,14 +238,13 @@ static json_t *row_count(const struct prof_state *s, const struct target *t,
         return json_integer((json_int_t)llround(t->reltuples));
     }
     *source = "sample";
-    double est = sampled ? (double)nrows * 100.0 / s->sample_percent
-                         : (double)nrows;
+    double est =
+        sampled ? (double)nrows * 100.0 / s->sample_percent : (double)nrows;
     return json_integer((json_int_t)llround(est));
 }
 
-static json_t *profile_json(const struct prof_state *s,
-                            const struct target *t, const prof_table *pt,
-                            int sampled)
+static json_t *profile_json(const struct prof_state *s, const struct target *t,
+                            const prof_table *pt, int sampled)
 {
     const char *source = NULL;
     json_t *count = row_count(s, t, sampled, prof_table_nrows(pt), &source);
@@ -291,8 +289,8 @@ static int sample_and_put(struct prof_state *s, cs_ctx *ctx,
     int sampled = use_tablesample(s, t);
     char *sql = sampling_sql(s, t, sampled);
     cs_sql_result *r = NULL;
-    int rc = sql ? h->sql_query(ctx, t->connection, sql, 0, NULL, &r)
-                 : CS_ERR_NOMEM;
+    int rc =
+        sql ? h->sql_query(ctx, t->connection, sql, 0, NULL, &r) : CS_ERR_NOMEM;
     free(sql);
     if (rc != CS_OK) {
         h->set_error(ctx, "connection %s: sampling %s.%s: %s", t->connection,

@@ -5,6 +5,7 @@
  * -DTEST_VERSION=N to tag its output, so a test can tell which build of
  * the .so is loaded.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <catalog_sync/pass.h>
 #include <signal.h>
 #include <stdbool.h>

@@ -20,8 +20,8 @@ struct fake_host {
     cs_host_api api;
     struct cs_ctx ctx;
     json_t *config;
-    json_t *sql;      /* [[needle, result], ...] */
-    json_t *entity;   /* {aspect: value} */
+    json_t *sql;    /* [[needle, result], ...] */
+    json_t *entity; /* {aspect: value} */
     char *fqn;
     json_t *committed, *staged;
     json_t *emitted, *deleted, *puts, *sql_log, *metrics;
@@ -123,7 +123,7 @@ static int f_emit_entity(cs_ctx *ctx, const char *fqn, json_t *table)
         return CS_ERR_INVALID;
     }
     return json_object_set_new(ctx->fh->emitted, fqn, table) ? CS_ERR_NOMEM
-                                                              : CS_OK;
+                                                             : CS_OK;
 }
 
 static int f_emit_deleted(cs_ctx *ctx, const char *fqn)
@@ -167,8 +167,8 @@ static json_t *log_params(int nparams, const char *const *params)
 {
     json_t *p = json_array();
     for (int i = 0; i < nparams; i++)
-        json_array_append_new(p, params[i] ? json_string(params[i])
-                                           : json_null());
+        json_array_append_new(p,
+                              params[i] ? json_string(params[i]) : json_null());
     return p;
 }
 
@@ -219,12 +219,14 @@ static int f_sql_ncols(const cs_sql_result *r)
 
 static const char *f_sql_colname(const cs_sql_result *r, int col)
 {
-    return json_string_value(json_array_get(json_array_get(r->columns, col), 0));
+    return json_string_value(
+        json_array_get(json_array_get(r->columns, col), 0));
 }
 
 static const char *f_sql_coltype(const cs_sql_result *r, int col)
 {
-    return json_string_value(json_array_get(json_array_get(r->columns, col), 1));
+    return json_string_value(
+        json_array_get(json_array_get(r->columns, col), 1));
 }
 
 /* Cells may be written as numbers or booleans in tests; libpq gives text. */

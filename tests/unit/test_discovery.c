@@ -95,9 +95,9 @@ static void start(struct fixture *f, const char *config)
     f->fh = fake_host_new(f->d, config);
     assert_non_null(f->fh);
     f->state = NULL;
-    assert_int_equal(f->d->init(fake_host_api(f->fh), fake_host_ctx(f->fh),
-                                &f->state),
-                     CS_OK);
+    assert_int_equal(
+        f->d->init(fake_host_api(f->fh), fake_host_ctx(f->fh), &f->state),
+        CS_OK);
 }
 
 static void stop(struct fixture *f)
@@ -150,9 +150,9 @@ static void test_table_shape(void **state)
     assert_string_equal(str(cu, "name"), "customers");
     assert_string_equal(str(cu, "tableType"), "Regular");
     assert_string_equal(str(cu, "description"), "Bank customers");
-    assert_string_equal(str(json_object_get(cu, "databaseSchema"),
-                            "fullyQualifiedName"),
-                        "pg.demo.bank");
+    assert_string_equal(
+        str(json_object_get(cu, "databaseSchema"), "fullyQualifiedName"),
+        "pg.demo.bank");
     assert_string_equal(str(json_object_get(cu, "database"), "name"), "demo");
     json_t *email = column(cu, "email");
     assert_string_equal(str(email, "dataType"), "VARCHAR");
@@ -180,10 +180,9 @@ static void test_table_shape(void **state)
     assert_string_equal(str(column(ac, "tags"), "arrayDataType"), "TEXT");
     assert_string_equal(str(column(ac, "customer_id"), "constraint"),
                         "NOT_NULL");
-    assert_int_equal(
-        json_integer_value(json_object_get(column(ac, "tags"),
-                                           "ordinalPosition")),
-        4);
+    assert_int_equal(json_integer_value(json_object_get(column(ac, "tags"),
+                                                        "ordinalPosition")),
+                     4);
     json_t *cons = json_object_get(ac, "tableConstraints");
     assert_int_equal(json_array_size(cons), 2);
     json_t *fk = json_array_get(cons, 0);
@@ -199,8 +198,8 @@ static void test_table_shape(void **state)
     assert_int_equal(json_object_size(wm), 3);
     assert_string_equal(json_string_value(json_object_get(wm, CUSTOMERS)),
                         str(cs, "definitionHash"));
-    assert_non_null(strstr(fake_host_logs(f.fh),
-                           "3 tables, 3 new/changed, 0 deleted"));
+    assert_non_null(
+        strstr(fake_host_logs(f.fh), "3 tables, 3 new/changed, 0 deleted"));
     stop(&f);
 }
 
@@ -237,8 +236,8 @@ static void test_incremental(void **state)
     json_t *wm = json_object_get(fake_host_watermark(f.fh), "tables");
     assert_int_equal(json_object_size(wm), 2);
     assert_null(json_object_get(wm, TMP));
-    assert_non_null(strstr(fake_host_logs(f.fh),
-                           "2 tables, 1 new/changed, 1 deleted"));
+    assert_non_null(
+        strstr(fake_host_logs(f.fh), "2 tables, 1 new/changed, 1 deleted"));
     stop(&f);
 }
 
@@ -285,11 +284,11 @@ static void test_quoted_fqn(void **state)
     (void)state;
     struct fixture f;
     start(&f, "{\"connection\":\"demo\",\"service\":\"pg\"}");
-    canned(f.fh,
-           "[[\"16384\",\"bank\",\"odd.name\",\"r\",null,\"demo\"]]", "null");
+    canned(f.fh, "[[\"16384\",\"bank\",\"odd.name\",\"r\",null,\"demo\"]]",
+           "null");
     assert_int_equal(discover(&f), CS_OK);
-    json_t *t = json_object_get(fake_host_emitted(f.fh),
-                                "pg.demo.bank.\"odd.name\"");
+    json_t *t =
+        json_object_get(fake_host_emitted(f.fh), "pg.demo.bank.\"odd.name\"");
     assert_non_null(t);
     /* Columns of the other tables (skipped by the cursors) did not leak. */
     assert_int_equal(json_array_size(json_object_get(t, "columns")), 2);

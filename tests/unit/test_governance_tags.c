@@ -18,13 +18,13 @@ static json_t *run(const char *config, const char *table)
     fake_host *fh = fake_host_new(d, config);
     assert_non_null(fh);
     void *st = NULL;
-    assert_int_equal(d->init(fake_host_api(fh), fake_host_ctx(fh), &st),
-                     CS_OK);
+    assert_int_equal(d->init(fake_host_api(fh), fake_host_ctx(fh), &st), CS_OK);
     char aspects[2048];
     snprintf(aspects, sizeof aspects, "{\"table\":%s}", table);
     assert_int_equal(fake_host_set_entity(fh, "pg.db.s.t", aspects), 0);
     assert_int_equal(d->process(st, fake_host_ctx(fh)), CS_OK);
-    json_t *out = json_incref(json_object_get(fake_host_puts(fh), "governance"));
+    json_t *out =
+        json_incref(json_object_get(fake_host_puts(fh), "governance"));
     assert_non_null(out);
     d->fini(st);
     fake_host_free(fh);
@@ -46,11 +46,11 @@ static int has(json_t *arr, const char *tag)
 static void test_default_rules(void **state)
 {
     (void)state;
-    json_t *g = run(NULL,
-                    "{\"name\":\"fact_sales\",\"databaseSchema\":{\"name\":"
-                    "\"Mart\"},\"columns\":[{\"name\":\"customer_id\"},"
-                    "{\"name\":\"booked_at\"},{\"name\":\"is_refund\"},"
-                    "{\"name\":\"amount\"}]}");
+    json_t *g =
+        run(NULL, "{\"name\":\"fact_sales\",\"databaseSchema\":{\"name\":"
+                  "\"Mart\"},\"columns\":[{\"name\":\"customer_id\"},"
+                  "{\"name\":\"booked_at\"},{\"name\":\"is_refund\"},"
+                  "{\"name\":\"amount\"}]}");
     json_t *tags = json_object_get(g, "tags");
     assert_true(has(tags, "gold_layer")); /* mart -> gold, any case */
     assert_true(has(tags, "fact"));

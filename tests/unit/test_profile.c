@@ -30,12 +30,18 @@ static void test_shapes_ascii(void **state)
 static void test_shapes_utf8(void **state)
 {
     (void)state;
-    assert_shape("Zo\xC3\xAB \xC3\x85kesson", "Aaa Aaaaaaa");      /* Zoë Åkesson */
-    assert_shape("\xD0\x9C\xD0\xBE\xD1\x81\xD0\xBA\xD0\xB2\xD0\xB0", "Aaaaaa"); /* Москва */
-    assert_shape("\xCE\xA9\xCE\xBC\xCE\xAD", "Aaa");               /* Ωμέ */
-    assert_shape("\xE2\x82\xAC" "12", "\xE2\x82\xAC" "99");        /* €12 kept € */
-    assert_shape("a\xFF" "b", "a?a");                              /* invalid byte */
-    assert_shape("\xC3\xA9t\xC3\xA9", "aaa");                      /* été */
+    assert_shape("Zo\xC3\xAB \xC3\x85kesson", "Aaa Aaaaaaa"); /* Zoë Åkesson */
+    assert_shape("\xD0\x9C\xD0\xBE\xD1\x81\xD0\xBA\xD0\xB2\xD0\xB0",
+                 "Aaaaaa");                          /* Москва */
+    assert_shape("\xCE\xA9\xCE\xBC\xCE\xAD", "Aaa"); /* Ωμέ */
+    assert_shape("\xE2\x82\xAC"
+                 "12",
+                 "\xE2\x82\xAC"
+                 "99"); /* €12 kept € */
+    assert_shape("a\xFF"
+                 "b",
+                 "a?a");                      /* invalid byte */
+    assert_shape("\xC3\xA9t\xC3\xA9", "aaa"); /* été */
 }
 
 static void test_shapes_truncated(void **state)
@@ -106,10 +112,10 @@ static void test_type_classes(void **state)
 }
 
 /* A hand-built sample: 8 rows, nulls where the comments say. */
-static const char *const names[] = {"id", "email", "amount", "booked_on",
-                                    "active", "city"};
-static const char *const types[] = {"int4", "text", "numeric", "date",
-                                    "bool", "varchar"};
+static const char *const names[] = {"id",        "email",  "amount",
+                                    "booked_on", "active", "city"};
+static const char *const types[] = {"int4", "text", "numeric",
+                                    "date", "bool", "varchar"};
 static const char *const rows[8][6] = {
     {"1", "alice.martin@example.org", "10.5", "2024-01-03", "t", "Paris"},
     {"2", "bob.dupont@example.org", "-3", "2023-12-31", "f", "Lyon"},
@@ -164,13 +170,13 @@ static void test_profile_counts(void **state)
     assert_true(num(email, "nullFraction") == 0.25);
     assert_int_equal((int)num(email, "distinctCount"), 5);
     assert_true(num(email, "uniqueness") == 5.0 / 6.0);
-    assert_string_equal(
-        json_string_value(json_object_get(email, "typeClass")), "text");
+    assert_string_equal(json_string_value(json_object_get(email, "typeClass")),
+                        "text");
     json_t *top = json_object_get(email, "topValues");
     assert_int_equal(json_array_size(top), 3); /* top_k */
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_array_get(top, 0), "count")),
-                     2); /* alice twice */
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(top, 0), "count")),
+        2); /* alice twice */
     assert_int_equal(strlen(json_string_value(
                          json_object_get(json_array_get(top, 0), "hash"))),
                      16);

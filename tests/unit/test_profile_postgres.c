@@ -35,9 +35,9 @@ static void start(struct fixture *f, const char *config, const char *table,
     f->fh = fake_host_new(f->d, config);
     assert_non_null(f->fh);
     f->state = NULL;
-    assert_int_equal(f->d->init(fake_host_api(f->fh), fake_host_ctx(f->fh),
-                                &f->state),
-                     CS_OK);
+    assert_int_equal(
+        f->d->init(fake_host_api(f->fh), fake_host_ctx(f->fh), &f->state),
+        CS_OK);
     char buf[512];
     snprintf(buf, sizeof buf,
              "{\"columns\":[[\"reltuples\",\"text\"],[\"relpages\",\"text\"],"
@@ -88,14 +88,14 @@ static void test_small_table_read_whole(void **state)
     assert_non_null(strstr(sql, "FROM \"bank\".\"customers\" LIMIT 1000"));
     json_t *p = profile(&f);
     assert_int_equal(json_integer_value(json_object_get(p, "rowCount")), 3);
-    assert_string_equal(
-        json_string_value(json_object_get(p, "rowCountSource")), "exact");
+    assert_string_equal(json_string_value(json_object_get(p, "rowCountSource")),
+                        "exact");
     assert_int_equal(json_integer_value(json_object_get(p, "sampleRows")), 3);
     json_t *email = json_object_get(json_object_get(p, "columns"), "email");
     assert_true(json_real_value(json_object_get(email, "nullFraction")) ==
                 1.0 / 3.0);
-    assert_string_equal(
-        json_string_value(json_object_get(email, "typeClass")), "text");
+    assert_string_equal(json_string_value(json_object_get(email, "typeClass")),
+                        "text");
     json_t *born = json_object_get(json_object_get(p, "columns"), "born");
     assert_string_equal(json_string_value(json_object_get(born, "min")),
                         "1975-12-24");
@@ -114,10 +114,9 @@ static void test_large_table_sampled(void **state)
                            "FROM \"bank\".\"big\" TABLESAMPLE BERNOULLI "
                            "(2.5) LIMIT 500"));
     json_t *p = profile(&f);
-    assert_int_equal(json_integer_value(json_object_get(p, "rowCount")),
-                     50000);
-    assert_string_equal(
-        json_string_value(json_object_get(p, "rowCountSource")), "reltuples");
+    assert_int_equal(json_integer_value(json_object_get(p, "rowCount")), 50000);
+    assert_string_equal(json_string_value(json_object_get(p, "rowCountSource")),
+                        "reltuples");
     assert_true(json_number_value(json_object_get(p, "samplePercent")) == 2.5);
     stop(&f);
 }
@@ -132,8 +131,8 @@ static void test_unanalyzed_estimated(void **state)
     json_t *p = profile(&f);
     /* 3 rows at 10 % */
     assert_int_equal(json_integer_value(json_object_get(p, "rowCount")), 30);
-    assert_string_equal(
-        json_string_value(json_object_get(p, "rowCountSource")), "sample");
+    assert_string_equal(json_string_value(json_object_get(p, "rowCountSource")),
+                        "sample");
     stop(&f);
 }
 
@@ -146,9 +145,9 @@ static void test_identifier_quoting(void **state)
     assert_non_null(strstr(sample_sql(&f), "FROM \"bank\".\"we\"\"ird\""));
     /* The size query takes the names as parameters, not in its text. */
     json_t *q = json_array_get(fake_host_sql_log(f.fh), 0);
-    assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(q, "params"), 1)),
-                        "we\"ird");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(q, "params"), 1)),
+        "we\"ird");
     stop(&f);
 }
 
