@@ -229,14 +229,21 @@ static json_t *h_state_get(cs_ctx *ctx, const char *key)
     return v;
 }
 
+/* Every write the daemon makes has an audit row, pass state included. */
 static int h_state_put(cs_ctx *ctx, const char *key, json_t *value)
 {
     int rc = CS_ERR_INVALID;
-    if (ctx && key && value)
-        rc = queue_state_put(ctx->tr->state, ctx->pi->name, key, value,
-                             ctx->last_error, sizeof ctx->last_error) == 0
+    if (ctx && key && value) {
+        PGconn *c = ctx->tr->state;
+        rc = queue_state_put(c, ctx->pi->name, key, value, ctx->last_error,
+                             sizeof ctx->last_error) == 0 &&
+                     queue_audit(c, ctx->run_id, ctx->pi->name, ctx->fqn,
+                                 "state:catalog_sync.pass_state", "state.put",
+                                 key, NULL, value, NULL, ctx->last_error,
+                                 sizeof ctx->last_error) == 0
                  ? CS_OK
                  : CS_ERR;
+    }
     json_decref(value);
     return rc;
 }

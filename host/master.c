@@ -400,6 +400,10 @@ static void current_exited(struct master *m, struct worker_proc *wp,
     m->current = NULL;
     if (m->stopping)
         return;
+    /* A worker that served a while before dying starts the backoff over;
+     * one that keeps dying right away waits longer each time. */
+    if (!never_ready && ev_now(m->loop) - wp->started_at > MAX_RESTART_DELAY)
+        m->consecutive_failures = 0;
     m->consecutive_failures++;
     metrics_counter_add(m->metrics, "catalog_sync_worker_restarts_total", NULL,
                         "Worker processes restarted after a crash or a "
@@ -407,7 +411,10 @@ static void current_exited(struct master *m, struct worker_proc *wp,
                         1);
     log_error("worker generation %d (pid %d) %s%s%s", wp->generation,
               (int)wp->pid, how, wp->error[0] ? ": " : "", wp->error);
-    if (m->o.once && never_ready && m->consecutive_failures >= 3) {
+    /* `once` has nobody to wait for it: give up instead of backing off
+     * forever, and say why. */
+    if (m->o.once && ((never_ready && m->consecutive_failures >= 3) ||
+                      m->consecutive_failures >= 8)) {
         fprintf(stderr, "catalog-sync: the worker cannot start: %s\n",
                 wp->error[0] ? wp->error : how);
         master_begin_stop(m, 1);

@@ -397,6 +397,8 @@ static int discover_one(struct worker *w, struct thread_res *tr, size_t si,
 /* Moves a source's emitted items into the run's list (ownership moves). */
 static int take_items(struct cs_ctx *ctx, struct discovered **all, size_t *n)
 {
+    if (ctx->n_items == 0)
+        return 0;
     struct discovered *grown =
         realloc(*all, (*n + ctx->n_items + 1) * sizeof **all);
     if (!grown)
