@@ -27,7 +27,7 @@ int egress_url_target(const char *url, char *host, size_t hostlen, int *port,
  * multi-host DSN must be allowed, so this fills arrays.  Unix socket
  * directories come back as "unix:/dir" with port 0.  Returns the count or
  * -1 with err. */
-int egress_dsn_targets(const char *dsn, char hosts[][256], int *ports,
-                       int max, char *err, size_t errlen);
+int egress_dsn_targets(const char *dsn, char hosts[][256], int *ports, int max,
+                       char *err, size_t errlen);
 
 #endif

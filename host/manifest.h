@@ -44,8 +44,8 @@ struct mf_pass {
     size_t n_inputs;
     struct mf_aspect_ref *outputs;
     size_t n_outputs;
-    json_t *config;  /* object, never NULL (empty if absent), owned */
-    int concurrency; /* 0 = the worker's thread count */
+    json_t *config;    /* object, never NULL (empty if absent), owned */
+    int concurrency;   /* 0 = the worker's thread count */
     struct mf_pos pos; /* of the pass's mapping */
     struct mf_pos pos_plugin, pos_kind, pos_enabled, pos_inputs, pos_outputs,
         pos_config;
@@ -59,8 +59,8 @@ struct mf_connection {
 };
 
 struct mf_egress_rule {
-    char *host;  /* "db.internal", "*.corp.example", "127.0.0.1", "[::1]" */
-    int port;    /* 0 = any port ("host:*" or "host") */
+    char *host; /* "db.internal", "*.corp.example", "127.0.0.1", "[::1]" */
+    int port;   /* 0 = any port ("host:*" or "host") */
     struct mf_pos pos;
 };
 
@@ -75,21 +75,21 @@ struct manifest {
     struct mf_connection *connections;
     size_t n_connections;
 
-    char *api_listen;      /* "127.0.0.1:8080"; NULL = API off */
-    char *api_tokens_file; /* NULL = no tokens: mutating endpoints refused */
+    char *api_listen;         /* "127.0.0.1:8080"; NULL = API off */
+    char *api_tokens_file;    /* NULL = no tokens: mutating endpoints refused */
     struct schedule schedule; /* `schedule: {every: 6h}` or `{cron: "..."}` */
 
-    int workers;          /* pool threads per worker process, default 4 */
-    char *plugin_dir;     /* default: the compiled-in install dir */
-    char **raw_aspects;   /* aspects marked raw: "sample" plus `raw_aspects:` */
+    int workers;        /* pool threads per worker process, default 4 */
+    char *plugin_dir;   /* default: the compiled-in install dir */
+    char **raw_aspects; /* aspects marked raw: "sample" plus `raw_aspects:` */
     size_t n_raw_aspects;
 
     /* `limits:` (all optional) */
-    int lease_seconds;          /* job lease, default 60 */
-    int max_attempts;           /* crashes before an entity is failed, default 3 */
-    int drain_timeout_seconds;  /* old generation drain bound, default 60 */
+    int lease_seconds; /* job lease, default 60 */
+    int max_attempts;  /* crashes before an entity is failed, default 3 */
+    int drain_timeout_seconds;    /* old generation drain bound, default 60 */
     int shutdown_timeout_seconds; /* SIGTERM in-flight bound, default 30 */
-    int ready_timeout_seconds;  /* new worker must say ready, default 30 */
+    int ready_timeout_seconds;    /* new worker must say ready, default 30 */
 
     struct mf_pass *passes;
     size_t n_passes;

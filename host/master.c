@@ -97,6 +97,16 @@ static int manifest_memfd(const char *bytes, size_t len)
     return fd;
 }
 
+PGconn *master_db(struct master *m)
+{
+    if (m->db && PQstatus(m->db) != CONNECTION_OK) {
+        PQreset(m->db);
+        if (PQstatus(m->db) == CONNECTION_OK)
+            log_info("reconnected to the state store");
+    }
+    return m->db;
+}
+
 /* ---- worker processes ---------------------------------------------------- */
 
 void master_owner_prefix(const struct worker_proc *wp, char *out, size_t outlen)
@@ -328,8 +338,8 @@ static void on_crash(struct master *m, struct worker_proc *wp,
              pass_name_of_step(wp, step), sig, strsignal(sig));
     log_error("generation %d: %s while processing job %lld", wp->generation,
               reason, job);
-    if (queue_record_crash(m->db, job, wp->man->max_attempts, reason, err,
-                           sizeof err) != 0)
+    if (queue_record_crash(master_db(m), job, wp->man->max_attempts, reason,
+                           err, sizeof err) != 0)
         log_error("cannot record the crash of job %lld: %s", job, err);
 }
 
@@ -435,7 +445,7 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
     if (wp->metrics)
         metrics_merge(m->metrics, wp->metrics);
     master_owner_prefix(wp, owner, sizeof owner);
-    if (m->db && queue_release_owner(m->db, owner, err, sizeof err) != 0)
+    if (m->db && queue_release_owner(master_db(m), owner, err, sizeof err) != 0)
         log_error("returning the jobs of pid %d to the queue: %s", (int)wp->pid,
                   err);
     if (wp == m->pending) {
@@ -584,8 +594,8 @@ static void create_run(struct master *m, const char *trigger)
     int64_t id;
     bool created;
     char err[1024];
-    if (queue_create_run(m->db, trigger, trigger, m->generation, &id, &created,
-                         err, sizeof err) != 0) {
+    if (queue_create_run(master_db(m), trigger, trigger, m->generation, &id,
+                         &created, err, sizeof err) != 0) {
         log_error("cannot create a %s run: %s", trigger, err);
         return;
     }

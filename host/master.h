@@ -15,10 +15,10 @@ struct master_options {
     const char *self_exe;   /* path to exec for workers (/proc/self/exe) */
     const char *log_format; /* passed on to workers */
     const char *log_level;
-    bool once;              /* one run, then exit */
+    bool once;               /* one run, then exit */
     const char *report_path; /* once: JSON report */
-    bool initial_run;       /* run: start a run at start-up */
-    bool progress;          /* once: progress line on stderr */
+    bool initial_run;        /* run: start a run at start-up */
+    bool progress;           /* once: progress line on stderr */
 };
 
 /* Runs until stopped.  Returns the process exit status: for `once`, 0 only

@@ -45,7 +45,8 @@ json_t *master_status_json(struct master *m)
                                         state_name(wp->state)));
     int64_t active = 0;
     char err[512];
-    int db_ok = m->db && queue_active_run(m->db, &active, err, sizeof err) == 0;
+    int db_ok =
+        m->db && queue_active_run(master_db(m), &active, err, sizeof err) == 0;
     return json_pack(
         "{s:i,s:o,s:{s:s,s:s},s:{s:s,s:o,s:o},s:o,s:o,s:b}", "generation",
         m->generation, "workers", workers, "manifest", "path",
@@ -114,7 +115,7 @@ static void h_trigger(void *ud, const struct api_request *req,
     int64_t id;
     bool created;
     char err[1024];
-    if (queue_create_run(m->db, "api", req->caller, m->generation, &id,
+    if (queue_create_run(master_db(m), "api", req->caller, m->generation, &id,
                          &created, err, sizeof err) != 0) {
         api_reply_error(reply, 503, "cannot create a run: %s", err);
         return;
@@ -140,7 +141,7 @@ static void h_list_runs(void *ud, const struct api_request *req,
     struct run_row *rows = NULL;
     size_t n = 0;
     char err[1024];
-    if (queue_list_runs(m->db, limit, &rows, &n, err, sizeof err) != 0) {
+    if (queue_list_runs(master_db(m), limit, &rows, &n, err, sizeof err) != 0) {
         api_reply_error(reply, 503, "cannot list runs: %s", err);
         return;
     }
@@ -169,7 +170,7 @@ static void h_get_run(void *ud, const struct api_request *req,
     }
     struct run_row r;
     char err[1024];
-    int rc = queue_get_run(m->db, id, &r, err, sizeof err);
+    int rc = queue_get_run(master_db(m), id, &r, err, sizeof err);
     if (rc < 0)
         api_reply_error(reply, 503, "cannot read run %lld: %s", id, err);
     else if (rc == 0)

@@ -29,7 +29,7 @@ struct worker_proc {
     struct plan *plan;    /* owned: for naming crashed passes */
     ev_io io;
     ev_child child;
-    ev_timer timer; /* ready timeout, then drain timeout */
+    ev_timer timer;  /* ready timeout, then drain timeout */
     json_t *metrics; /* latest snapshot */
     char error[1024];
     ev_tstamp started_at;
@@ -71,6 +71,9 @@ struct master {
 };
 
 /* master.c */
+/* Returns the master's state-store connection, reconnecting first when
+ * Postgres restarted since the last use. */
+PGconn *master_db(struct master *m);
 int master_reload(struct master *m, char *err, size_t errlen);
 void master_wake_workers(struct master *m);
 void master_begin_stop(struct master *m, int exit_status);

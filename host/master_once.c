@@ -71,7 +71,7 @@ static int write_report(struct master *m, const struct run_row *r,
 {
     char err[1024];
     json_t *base = NULL;
-    if (queue_run_report(m->db, r->id, &base, err, sizeof err) != 0) {
+    if (queue_run_report(master_db(m), r->id, &base, err, sizeof err) != 0) {
         fprintf(stderr, "catalog-sync: cannot build the report: %s\n", err);
         return -1;
     }
@@ -122,12 +122,10 @@ static void on_progress(struct ev_loop *loop, ev_timer *w, int revents)
     struct master *m = w->data;
     struct run_row r;
     char err[1024];
-    int rc = queue_get_run(m->db, m->once_run, &r, err, sizeof err);
+    int rc = queue_get_run(master_db(m), m->once_run, &r, err, sizeof err);
     if (rc != 1) {
         log_error("cannot read run %lld: %s", (long long)m->once_run,
                   rc == 0 ? "it vanished" : err);
-        if (rc < 0)
-            PQreset(m->db);
         return;
     }
     if (strcmp(r.status, "completed") == 0 || strcmp(r.status, "failed") == 0)
@@ -142,8 +140,8 @@ int master_once_start(struct master *m, char *err, size_t errlen)
     bool created;
     /* An unfinished run (from a stopped `once` or daemon) is resumed
      * rather than started again. */
-    if (queue_create_run(m->db, "once", "cli", m->generation, &m->once_run,
-                         &created, err, errlen) != 0)
+    if (queue_create_run(master_db(m), "once", "cli", m->generation,
+                         &m->once_run, &created, err, errlen) != 0)
         return -1;
     log_info("%s run %lld", created ? "started" : "resuming",
              (long long)m->once_run);

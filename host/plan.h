@@ -20,9 +20,9 @@
 enum stage_kind { STAGE_SOURCE = 1, STAGE_ENTITY = 2, STAGE_BATCH = 3 };
 
 struct plan_input {
-    const char *aspect;   /* borrowed from the manifest */
+    const char *aspect; /* borrowed from the manifest */
     bool optional;
-    int producer;         /* index into plan.steps, -1 = none (optional) */
+    int producer; /* index into plan.steps, -1 = none (optional) */
     bool raw;
 };
 

@@ -13,12 +13,12 @@
 enum schedule_kind { SCHEDULE_NONE = 0, SCHEDULE_EVERY, SCHEDULE_CRON };
 
 struct cron_expr {
-    uint64_t minutes;  /* bit n set: minute n */
-    uint32_t hours;    /* bits 0..23 */
-    uint32_t mdays;    /* bits 1..31 */
-    uint16_t months;   /* bits 1..12 */
-    uint8_t wdays;     /* bits 0..6, Sunday 0 (7 accepted as Sunday) */
-    bool mday_star;    /* day-of-month was '*' (cron's OR rule) */
+    uint64_t minutes; /* bit n set: minute n */
+    uint32_t hours;   /* bits 0..23 */
+    uint32_t mdays;   /* bits 1..31 */
+    uint16_t months;  /* bits 1..12 */
+    uint8_t wdays;    /* bits 0..6, Sunday 0 (7 accepted as Sunday) */
+    bool mday_star;   /* day-of-month was '*' (cron's OR rule) */
     bool wday_star;
 };
 

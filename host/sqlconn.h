@@ -25,9 +25,9 @@ void sql_pool_free(struct sql_pool *p);
  * CS_ERR_TIMEOUT on statement timeout, CS_ERR_UNAVAILABLE when the server
  * cannot be reached, CS_ERR_INVALID for bad arguments or an unparsable
  * DSN, CS_ERR with err (server message, DSN password redacted) otherwise. */
-int sql_pool_query(struct sql_pool *p, const char *connection,
-                   const char *sql, int nparams, const char *const *params,
-                   cs_sql_result **out, char *err, size_t errlen);
+int sql_pool_query(struct sql_pool *p, const char *connection, const char *sql,
+                   int nparams, const char *const *params, cs_sql_result **out,
+                   char *err, size_t errlen);
 
 int sql_result_nrows(const cs_sql_result *r);
 int sql_result_ncols(const cs_sql_result *r);

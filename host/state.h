@@ -16,8 +16,8 @@
 #define STATE_SCHEMA_VERSION 1
 
 /* Returns a connection or NULL with err set (the DSN's password redacted). */
-PGconn *state_connect(const char *dsn, const char *application_name,
-                      char *err, size_t errlen);
+PGconn *state_connect(const char *dsn, const char *application_name, char *err,
+                      size_t errlen);
 /* Applies pending migrations.  Returns the schema version, or -1. */
 int state_migrate(PGconn *conn, char *err, size_t errlen);
 

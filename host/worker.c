@@ -454,8 +454,7 @@ static void run_discovery(struct worker *w, struct thread_res *tr,
         char err2[512];
         log_error("run %lld failed in discovery: %s", (long long)run_id, err);
         metrics_counter_add(w->metrics, "catalog_sync_runs_total",
-                            "status=\"failed\"", "Runs finished, by status",
-                            1);
+                            "status=\"failed\"", "Runs finished, by status", 1);
         if (queue_fail_run(tr->state, run_id, err, err2, sizeof err2) != 0)
             log_error("run %lld: cannot record the failure: %s",
                       (long long)run_id, err2);

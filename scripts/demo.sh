@@ -39,7 +39,9 @@ psql "$CS_STATE_DSN" -P pager=off -c "
   select p.fqn as table,
          (p.value->>'rowCount')::bigint as rows,
          (select count(*) from jsonb_object_keys(p.value->'columns')) as columns,
-         coalesce(g.value->'tags', '[]') as governance_tags
+         (select count(*) from jsonb_object_keys(coalesce(g.value->'columns', '{}')))
+           as tagged_columns,
+         coalesce(g.value->'tags', '[]') as table_tags
     from catalog_sync.aspects p
     left join catalog_sync.aspects g on g.fqn = p.fqn and g.aspect = 'governance'
    where p.aspect = 'profile' order by 1"

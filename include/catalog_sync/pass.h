@@ -53,14 +53,16 @@ extern "C" {
 /* Return codes of every host function and every pass callback. */
 typedef enum cs_status {
     CS_OK = 0,
-    CS_ERR = -1,          /* generic failure; host->last_error() says why */
-    CS_ERR_EGRESS = -2,   /* destination not on the manifest's egress list */
-    CS_ERR_TIMEOUT = -3,  /* the call ran out of time */
+    CS_ERR = -1,         /* generic failure; host->last_error() says why */
+    CS_ERR_EGRESS = -2,  /* destination not on the manifest's egress list */
+    CS_ERR_TIMEOUT = -3, /* the call ran out of time */
     CS_ERR_NOT_FOUND = -4,
-    CS_ERR_DENIED = -5,   /* not allowed for this pass (e.g. network from a raw consumer) */
-    CS_ERR_INVALID = -6,  /* bad arguments */
+    CS_ERR_DENIED =
+        -5, /* not allowed for this pass (e.g. network from a raw consumer) */
+    CS_ERR_INVALID = -6, /* bad arguments */
     CS_ERR_NOMEM = -7,
-    CS_ERR_STOPPING = -8, /* the worker is draining; return as soon as possible */
+    CS_ERR_STOPPING =
+        -8, /* the worker is draining; return as soon as possible */
     CS_ERR_UNAVAILABLE = -9 /* remote refused or failed after retries */
 } cs_status;
 
@@ -97,7 +99,7 @@ typedef struct cs_option_decl {
     const char *name;
     cs_option_type type;
     const char *default_json; /* JSON text, or NULL for no default */
-    const char *help;         /* one line, shown by `catalog-sync check --load` */
+    const char *help; /* one line, shown by `catalog-sync check --load` */
     uint32_t flags;
 } cs_option_decl; /* arrays end with {NULL, 0, NULL, NULL, 0} */
 
@@ -120,8 +122,8 @@ typedef struct cs_http_request {
     const char *const *headers;
     const char *body; /* may be NULL */
     size_t body_len;
-    long timeout_ms;  /* 0: the host default */
-    int max_retries;  /* -1: the host default; 0: no retry */
+    long timeout_ms; /* 0: the host default */
+    int max_retries; /* -1: the host default; 0: no retry */
 } cs_http_request;
 
 /* HTTP response, filled by host->http; release with host->http_response_free.
@@ -140,7 +142,7 @@ typedef struct cs_host_api cs_host_api;
  * function added after ABI 1.0. */
 #define CS_HOST_HAS(h, fn)                                                     \
     ((h) != NULL &&                                                            \
-     (h)->struct_size >= offsetof(cs_host_api, fn) + sizeof((h)->fn) &&         \
+     (h)->struct_size >= offsetof(cs_host_api, fn) + sizeof((h)->fn) &&        \
      (h)->fn != NULL)
 
 struct cs_host_api {

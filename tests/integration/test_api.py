@@ -219,6 +219,11 @@ def test_reload_starts_generation_2_and_rereads_tokens():
     assert status == 200, "a token added to the tokens file is not accepted after reload"
     status, _, body = get("/readyz", token=None)
     assert status == 200 and body["generation"] == 2, body
+    # The reload swapped the token table while that request was in flight:
+    # its log line must still name the caller correctly.
+    time.sleep(0.2)
+    lines = [l for l in daemon.logs().splitlines() if "api: POST /v1/reload -> 202" in l]
+    assert lines and lines[0].endswith("(caller ci-pipeline)"), lines
 
 
 def test_reload_refuses_an_invalid_manifest():
@@ -286,11 +291,18 @@ def test_tokens_never_reach_the_log():
     # A token in the query string is still a secret.
     get(f"/v1/status?access_token={OPERATOR}", token=OPERATOR2)
     time.sleep(0.3)
-    logs = daemon.logs()
+    with open(daemon.log_path, "rb") as f:
+        raw = f.read()
+    logs = raw.decode("utf-8", errors="replace")
     assert "api: " in logs, "no API request was logged at debug level"
     for t in (VIEWER, OPERATOR, OPERATOR2):
         assert t not in logs, f"token {t[:10]}... found in the daemon log"
     assert "ci-pipeline" in logs, "the caller's token name should be logged instead"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise AssertionError(f"the daemon log is not UTF-8 text ({e}): "
+                             f"{raw[max(0, e.start - 120):e.start + 20]!r}")
 
 
 def test_clean_exit():

@@ -26,11 +26,11 @@ static int bench_discover(void *state, cs_ctx *ctx)
         char fqn[128], name[64];
         snprintf(name, sizeof name, "t%06lld", (long long)i);
         snprintf(fqn, sizeof fqn, "bench.db.public.%s", name);
-        json_t *t = json_pack(
-            "{s:s,s:s,s:[{s:s,s:s},{s:s,s:s},{s:s,s:s}]}", "name", name,
-            "fullyQualifiedName", fqn, "columns", "name", "id", "dataType",
-            "INT", "name", "label", "dataType", "VARCHAR", "name",
-            "created_at", "dataType", "TIMESTAMP");
+        json_t *t =
+            json_pack("{s:s,s:s,s:[{s:s,s:s},{s:s,s:s},{s:s,s:s}]}", "name",
+                      name, "fullyQualifiedName", fqn, "columns", "name", "id",
+                      "dataType", "INT", "name", "label", "dataType", "VARCHAR",
+                      "name", "created_at", "dataType", "TIMESTAMP");
         int rc = host->emit_entity(ctx, fqn, t);
         if (rc != CS_OK)
             return rc;

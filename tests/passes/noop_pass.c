@@ -11,14 +11,10 @@ static int noop_process(void *state, cs_ctx *ctx)
 }
 
 static const cs_pass_desc desc = {
-    CS_PASS_HEADER,
-    .name = "noop",
-    .version = "bench",
-    .summary = "does nothing",
-    .kind = CS_PASS_ENTITY,
-    .consumes = consumes,
-    .produces = produces,
-    .process = noop_process,
+    CS_PASS_HEADER,         .name = "noop",
+    .version = "bench",     .summary = "does nothing",
+    .kind = CS_PASS_ENTITY, .consumes = consumes,
+    .produces = produces,   .process = noop_process,
 };
 
 CS_PASS_EXPORT const cs_pass_desc *cs_pass_entry(void)

@@ -66,7 +66,8 @@ static int test_process(void *state, cs_ctx *ctx)
     const char *fail_on =
         json_string_value(json_object_get(s->host->config(ctx), "fail_on"));
     if (s->sleep_ms > 0) {
-        struct timespec ts = {s->sleep_ms / 1000, (s->sleep_ms % 1000) * 1000000L};
+        struct timespec ts = {s->sleep_ms / 1000,
+                              (s->sleep_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
     if (s->crash_on && ends_with(fqn, s->crash_on))
@@ -75,9 +76,9 @@ static int test_process(void *state, cs_ctx *ctx)
         s->host->set_error(ctx, "configured to fail on %s", fail_on);
         return CS_ERR;
     }
-    return s->host->aspect_put(ctx, "test_out",
-                               json_pack("{s:i,s:s}", "version", TEST_VERSION,
-                                         "fqn", fqn));
+    return s->host->aspect_put(
+        ctx, "test_out",
+        json_pack("{s:i,s:s}", "version", TEST_VERSION, "fqn", fqn));
 }
 
 static void test_fini(void *state)
@@ -86,16 +87,12 @@ static void test_fini(void *state)
 }
 
 static const cs_pass_desc desc = {
-    TEST_ABI_MAJOR, CS_ABI_MINOR, sizeof(cs_pass_desc),
-    .name = "test_pass",
-    .version = "test",
-    .summary = "fault-injection pass for tests",
-    .kind = CS_PASS_ENTITY,
-    .consumes = consumes,
-    .produces = produces,
-    .options = options,
-    .init = test_init,
-    .process = test_process,
+    TEST_ABI_MAJOR,         CS_ABI_MINOR,
+    sizeof(cs_pass_desc),   .name = "test_pass",
+    .version = "test",      .summary = "fault-injection pass for tests",
+    .kind = CS_PASS_ENTITY, .consumes = consumes,
+    .produces = produces,   .options = options,
+    .init = test_init,      .process = test_process,
     .fini = test_fini,
 };
 
