@@ -248,9 +248,13 @@ static int h_state_put(cs_ctx *ctx, const char *key, json_t *value)
     return rc;
 }
 
+/* Longer names would not fit the host's buffers: a cut name loses its
+ * `_total` suffix and can merge two series. */
+#define MAX_METRIC_NAME 100
+
 static bool valid_metric_name(const char *name)
 {
-    if (!name || !*name)
+    if (!name || !*name || strlen(name) > MAX_METRIC_NAME)
         return false;
     for (const char *p = name; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
@@ -259,24 +263,35 @@ static bool valid_metric_name(const char *name)
     return true;
 }
 
+/* The label set of a pass's series; false when it does not fit (a cut
+ * label set would break the whole scrape).  kind may be NULL. */
+static bool pass_labels(const cs_ctx *ctx, const char *kind, char *out,
+                        size_t outlen)
+{
+    int n = kind ? snprintf(out, outlen, "pass=\"%s\",kind=\"%s\"",
+                            ctx->pi->name, kind)
+                 : snprintf(out, outlen, "pass=\"%s\"", ctx->pi->name);
+    return n > 0 && (size_t)n < outlen;
+}
+
 static void h_metric_add(cs_ctx *ctx, const char *name, double delta)
 {
-    if (!ctx || !valid_metric_name(name) || delta < 0)
+    char full[160], labels[512];
+    if (!ctx || !valid_metric_name(name) || delta < 0 ||
+        !pass_labels(ctx, NULL, labels, sizeof labels))
         return;
-    char full[160], labels[128];
     snprintf(full, sizeof full, "catalog_sync_pass_%s_total", name);
-    snprintf(labels, sizeof labels, "pass=\"%s\"", ctx->pi->name);
     metrics_counter_add(ctx->env->metrics, full, labels,
                         "Counter reported by a pass", delta);
 }
 
 static void h_metric_observe(cs_ctx *ctx, const char *name, double value)
 {
-    if (!ctx || !valid_metric_name(name))
+    char full[160], labels[512];
+    if (!ctx || !valid_metric_name(name) ||
+        !pass_labels(ctx, NULL, labels, sizeof labels))
         return;
-    char full[160], labels[128];
     snprintf(full, sizeof full, "catalog_sync_pass_%s", name);
-    snprintf(labels, sizeof labels, "pass=\"%s\"", ctx->pi->name);
     metrics_observe(ctx->env->metrics, full, labels,
                     "Observation reported by a pass", value);
 }
@@ -290,12 +305,11 @@ static int h_should_stop(cs_ctx *ctx)
  * boundary, so every refusal must be visible to the operator. */
 static void egress_refused(cs_ctx *ctx, const char *kind)
 {
-    char labels[160];
-    snprintf(labels, sizeof labels, "pass=\"%s\",kind=\"%s\"", ctx->pi->name,
-             kind);
-    metrics_counter_add(ctx->env->metrics, "catalog_sync_egress_refused_total",
-                        labels, "Connections refused by the egress allow-list",
-                        1);
+    char labels[512];
+    if (pass_labels(ctx, kind, labels, sizeof labels))
+        metrics_counter_add(ctx->env->metrics,
+                            "catalog_sync_egress_refused_total", labels,
+                            "Connections refused by the egress allow-list", 1);
     log_event(LOG_WARN, ctx->pi->name, ctx->fqn, "%s", ctx->last_error);
 }
 
@@ -386,9 +400,12 @@ static const cs_host_api base_table = {
 void hostapi_fill_table(struct pass_instance *pi)
 {
     pi->api = base_table;
+    /* A pass that sees raw values gets nothing that could carry them out
+     * of the process: no network, and no persisted pass state. */
     if (pi->step->no_network) {
         pi->api.sql_query = NULL;
         pi->api.http = NULL;
+        pi->api.state_put = NULL;
     }
 }
 

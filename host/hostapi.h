@@ -85,7 +85,8 @@ void hostapi_fill_table(struct pass_instance *pi);
 void hostapi_ctx_init(struct cs_ctx *ctx, enum ctx_mode mode,
                       struct pass_instance *pi, struct thread_res *tr,
                       const struct host_env *env);
-/* Releases what a ctx owns (emitted items, watermarks, batch FQNs). */
+/* Releases what a ctx owns (emitted items, watermarks); the batch FQN
+ * list belongs to the caller that filled it. */
 void hostapi_ctx_clear(struct cs_ctx *ctx);
 /* The error a failed callback left: set_error text, else the last host
  * error, else a generic message with the return code. */

@@ -232,6 +232,14 @@ static int fill_option(const char *pass_name, const cs_option_decl *o,
                      pass_name, o->name, je.text);
             return -1;
         }
+        if (!type_matches(o->type, v) && !json_is_null(v)) {
+            snprintf(err, errlen,
+                     "pass `%s`: option `%s` has an invalid default in the "
+                     "plugin: expected %s",
+                     pass_name, o->name, type_name(o->type));
+            json_decref(v);
+            return -1;
+        }
         json_object_set_new(out, o->name, v);
     }
     if (!v) {

@@ -974,10 +974,15 @@ static int load_schedule(struct ld *L, struct manifest *m, const struct node *n)
     return 0;
 }
 
+/* Names end up in metric labels, log lines and state-store keys: keep
+ * them short and plain. */
+#define MAX_IDENT 64
+
 static bool valid_ident(const char *s)
 {
-    return *s &&
-           strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(s);
+    size_t n = strlen(s);
+    return n > 0 && n <= MAX_IDENT &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
 static bool has_string(char **list, size_t n, const char *s)
@@ -1209,7 +1214,8 @@ static int load_pass_name(struct ld *L, const struct manifest *m,
         return -1;
     if (!valid_ident(p->name))
         return failn(L, n,
-                     "bad pass name \"%s\" (use lowercase a-z, 0-9 and _)",
+                     "bad pass name \"%s\" (use lowercase a-z, 0-9 and _, "
+                     "at most 64 characters)",
                      p->name);
     for (size_t i = 0; i + 1 < m->n_passes; i++)
         if (!strcmp(m->passes[i].name, p->name))

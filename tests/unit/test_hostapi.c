@@ -29,7 +29,8 @@ static const char *yaml =
     "raw_aspects: [masked]\n"
     "egress: [\"api.allowed.example:443\", \"127.0.0.1:9\"]\n"
     "connections:\n"
-    "  warehouse: {dsn: \"host=db.forbidden.example port=5432 dbname=w\"}\n"
+    "  warehouse: {dsn: \"host=db.forbidden.example port=5432 dbname=w "
+    "password=hunter2-planted\"}\n"
     "passes:\n"
     "  - name: src\n"
     "    plugin: src\n"
@@ -159,7 +160,8 @@ static int count_occurrences(const char *text, const char *part)
     return n;
 }
 
-/* ---- the table ------------------------------------------------------------ */
+/* ---- the table ------------------------------------------------------------
+ */
 
 static void test_table_full_for_network_step(void **state)
 {
@@ -181,7 +183,7 @@ static void test_table_full_for_network_step(void **state)
     assert_true(CS_HOST_HAS(a, sql_query));
 }
 
-static void test_table_no_network_nulls_only_network(void **state)
+static void test_table_no_network_nulls_outbound(void **state)
 {
     struct fixture *f = *state;
     cs_host_api full = f->pi.api;
@@ -189,10 +191,13 @@ static void test_table_no_network_nulls_only_network(void **state)
     hostapi_fill_table(&f->pi);
     assert_null(f->pi.api.http);
     assert_null(f->pi.api.sql_query);
+    /* Persisted pass state could carry raw values out as well. */
+    assert_null(f->pi.api.state_put);
     assert_false(CS_HOST_HAS(&f->pi.api, http));
     /* Everything else is the same table, result accessors included. */
     full.http = NULL;
     full.sql_query = NULL;
+    full.state_put = NULL;
     assert_memory_equal(&full, &f->pi.api, sizeof full);
     assert_non_null(f->pi.api.sql_value);
     assert_non_null(f->pi.api.http_response_free);
@@ -203,7 +208,8 @@ static void test_table_no_network_nulls_only_network(void **state)
     assert_non_null(f->pi.api.sql_query);
 }
 
-/* ---- entity callbacks ------------------------------------------------------ */
+/* ---- entity callbacks ------------------------------------------------------
+ */
 
 static void test_aspect_put_undeclared_denied(void **state)
 {
@@ -217,8 +223,7 @@ static void test_aspect_put_undeclared_denied(void **state)
                         "`probe`");
     assert_int_equal(json_object_size(ctx->aspects), 0);
 
-    assert_int_equal(f->api->aspect_put(ctx, NULL, json_true()),
-                     CS_ERR_DENIED);
+    assert_int_equal(f->api->aspect_put(ctx, NULL, json_true()), CS_ERR_DENIED);
     assert_string_equal(f->api->last_error(ctx),
                         "aspect `(null)` is not a declared output of pass "
                         "`probe`");
@@ -258,7 +263,8 @@ static void test_entity_functions_outside_entity_ctx(void **state)
     assert_string_equal(f->api->last_error(NULL), "");
 }
 
-/* ---- source callbacks ------------------------------------------------------ */
+/* ---- source callbacks ------------------------------------------------------
+ */
 
 static void test_emit_entity_outside_source_denied(void **state)
 {
@@ -395,7 +401,8 @@ static void test_batch_functions_and_modes(void **state)
     ctx->n_fqns = 0;
 }
 
-/* ---- misc ------------------------------------------------------------------ */
+/* ---- misc ------------------------------------------------------------------
+ */
 
 static void test_config_stop_and_errors(void **state)
 {
@@ -460,8 +467,6 @@ static void test_metric_add_and_observe_recorded(void **state)
                             "pass=\"probe\"") == 5.5);
 }
 
-/* ---- network ---------------------------------------------------------------- */
-
 static cs_http_request get_request(const char *url)
 {
     return (cs_http_request){.struct_size = sizeof(cs_http_request),
@@ -470,6 +475,71 @@ static cs_http_request get_request(const char *url)
                              .timeout_ms = 2000,
                              .max_retries = 0};
 }
+
+/* Every label set in the registry is well formed: a truncated one would
+ * break the whole Prometheus scrape. */
+static void assert_labels_terminated(struct metrics *m)
+{
+    json_t *snap = metrics_snapshot(m);
+    assert_non_null(snap);
+    size_t i, j;
+    json_t *fam, *series;
+    json_array_foreach(json_object_get(snap, "families"), i, fam)
+    {
+        json_array_foreach(json_object_get(fam, "series"), j, series)
+        {
+            const char *l =
+                json_string_value(json_object_get(series, "labels"));
+            size_t n = l ? strlen(l) : 0;
+            if (n && l[n - 1] != '"')
+                fail_msg("family %s: truncated labels %s",
+                         json_string_value(json_object_get(fam, "name")), l);
+        }
+    }
+    json_decref(snap);
+}
+
+/* Names too long for the host's buffers must be refused, not cut: a cut
+ * name loses its `_total` suffix and can merge two passes' counters. */
+static void test_metric_long_names_not_truncated(void **state)
+{
+    struct fixture *f = *state;
+    cs_ctx *ctx = ctx_mode(f, CTX_ENTITY);
+    char name[151];
+    memset(name, 'a', 150);
+    name[150] = '\0';
+    f->api->metric_add(ctx, name, 1);
+    char full[256];
+    snprintf(full, sizeof full, "catalog_sync_pass_%s_total", name);
+    if (metrics_get(f->metrics, full, "pass=\"probe\"") != 1) {
+        /* Not recorded in full: then it must not be recorded at all. */
+        json_t *snap = metrics_snapshot(f->metrics);
+        char *text = json_dumps(snap, JSON_COMPACT);
+        json_decref(snap);
+        int cut = strstr(text, "catalog_sync_pass_") != NULL;
+        free(text);
+        if (cut)
+            fail_msg("a 150-character metric name was recorded truncated");
+    }
+
+    /* A long pass name (the manifest sets no length limit). */
+    char pass[201];
+    memset(pass, 'p', 200);
+    pass[200] = '\0';
+    f->pi.name = pass;
+    f->api->metric_add(ctx, "rows", 1);
+    f->api->metric_observe(ctx, "secs", 1);
+    cs_http_request req = get_request("https://evil.example/");
+    cs_http_response resp = {0};
+    capture_begin();
+    assert_int_equal(f->api->http(ctx, &req, &resp), CS_ERR_EGRESS);
+    free(capture_end());
+    f->pi.name = "probe";
+    assert_labels_terminated(f->metrics);
+}
+
+/* ---- network ----------------------------------------------------------------
+ */
 
 static double refused(struct fixture *f, const char *kind)
 {
@@ -543,11 +613,20 @@ static void test_sql_egress_refused_counted(void **state)
     char *log = capture_end();
     assert_int_equal(rc, CS_ERR_EGRESS);
     assert_null(res);
-    assert_non_null(strstr(f->api->last_error(ctx), "db.forbidden.example"));
+    assert_string_equal(f->api->last_error(ctx),
+                        "connection \"warehouse\": egress refused: "
+                        "db.forbidden.example:5432 is not in the manifest's "
+                        "egress list");
     assert_true(refused(f, "sql") == 1);
     assert_true(refused(f, "http") == 0);
-    assert_non_null(strstr(log, " WARN "));
-    assert_non_null(strstr(log, "db.forbidden.example"));
+    assert_int_equal(count_occurrences(log, " WARN "), 1);
+    assert_int_equal(count_occurrences(log, "pass=probe entity=svc.db.sch.t1: "
+                                            "connection \"warehouse\": egress "
+                                            "refused: db.forbidden.example"),
+                     1);
+    /* The DSN's password appears nowhere. */
+    assert_null(strstr(log, "hunter2"));
+    assert_null(strstr(f->api->last_error(ctx), "hunter2"));
     free(log);
     /* An unknown connection is a plain error, not a refusal. */
     assert_int_equal(f->api->sql_query(ctx, "nope", "select 1", 0, NULL, &res),
@@ -588,7 +667,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown_capture)
     const struct CMUnitTest tests[] = {
         T(test_table_full_for_network_step),
-        T(test_table_no_network_nulls_only_network),
+        T(test_table_no_network_nulls_outbound),
         T(test_aspect_put_undeclared_denied),
         T(test_aspect_put_declared_stored),
         T(test_entity_functions_outside_entity_ctx),
@@ -599,6 +678,7 @@ int main(void)
         T(test_config_stop_and_errors),
         T(test_metric_names_validated),
         T(test_metric_add_and_observe_recorded),
+        T(test_metric_long_names_not_truncated),
         T(test_network_denied_on_no_network_step),
         T(test_http_egress_refused_counted_and_logged),
         T(test_sql_egress_refused_counted),

@@ -52,8 +52,8 @@ static void assert_contains(const char *text, const char *part)
 static int check_abi(uint32_t major, uint32_t minor, uint32_t size, char *err,
                      size_t errlen)
 {
-    cs_pass_desc d = {.abi_major = major, .abi_minor = minor,
-                      .struct_size = size};
+    cs_pass_desc d = {
+        .abi_major = major, .abi_minor = minor, .struct_size = size};
     err[0] = '\0';
     return loader_check_abi("x", "/lib/x.so", &d, err, errlen);
 }
@@ -133,16 +133,17 @@ static void test_abi_refuses_too_small_struct(void **state)
     assert_contains(err, "struct_size 0 is smaller");
 }
 
-/* ---- loader_open ---------------------------------------------------------- */
+/* ---- loader_open ----------------------------------------------------------
+ */
 
 static void test_open_missing_file(void **state)
 {
     (void)state;
     struct loaded_plugin lp;
     char err[1024];
-    assert_int_equal(loader_open("ghost", "/nonexistent/dir/ghost.so", &lp,
-                                 err, sizeof err),
-                     -1);
+    assert_int_equal(
+        loader_open("ghost", "/nonexistent/dir/ghost.so", &lp, err, sizeof err),
+        -1);
     const char *want = "pass `ghost`: cannot load /nonexistent/dir/ghost.so: ";
     assert_memory_equal(err, want, strlen(want));
     /* dlerror's own text follows; it names the file and the cause. */
@@ -173,8 +174,8 @@ static void test_open_entry_returns_null(void **state)
     char err[1024], want[1200];
     const char *path = plugin("null_entry");
     assert_int_equal(loader_open("nul", path, &lp, err, sizeof err), -1);
-    snprintf(want, sizeof want, "pass `nul` (%s): cs_pass_entry() returned NULL",
-             path);
+    snprintf(want, sizeof want,
+             "pass `nul` (%s): cs_pass_entry() returned NULL", path);
     assert_string_equal(err, want);
     assert_int_equal(plugin_counter("null_entry", "tp_entry_calls"), 1);
 }
@@ -184,8 +185,8 @@ static void test_open_valid_copies_descriptor(void **state)
     (void)state;
     struct loaded_plugin lp;
     char err[1024] = "";
-    assert_int_equal(loader_open("probe", plugin("valid"), &lp, err, sizeof err),
-                     0);
+    assert_int_equal(
+        loader_open("probe", plugin("valid"), &lp, err, sizeof err), 0);
     assert_string_equal(err, "");
     assert_non_null(lp.handle);
     assert_int_equal(lp.desc.abi_major, CS_ABI_MAJOR);
@@ -216,8 +217,8 @@ static void test_open_short_descriptor_zero_fills(void **state)
     (void)state;
     struct loaded_plugin lp;
     char err[1024] = "";
-    assert_int_equal(loader_open("probe", plugin("short"), &lp, err, sizeof err),
-                     0);
+    assert_int_equal(
+        loader_open("probe", plugin("short"), &lp, err, sizeof err), 0);
     assert_int_equal(lp.desc.struct_size, offsetof(cs_pass_desc, options));
     assert_string_equal(lp.desc.name, "probe");
     assert_string_equal(lp.desc.produces[0].name, "probe");
@@ -261,8 +262,8 @@ static void test_open_bumped_major_never_runs_init(void **state)
 
     /* The marker does appear when init() runs: the check above can fail. */
     struct loaded_plugin ok;
-    assert_int_equal(loader_open("probe", plugin("valid"), &ok, err, sizeof err),
-                     0);
+    assert_int_equal(
+        loader_open("probe", plugin("valid"), &ok, err, sizeof err), 0);
     void *st = (void *)1;
     assert_int_equal(ok.desc.init(NULL, NULL, &st), CS_OK);
     assert_int_equal(access(marker, F_OK), 0);
@@ -322,7 +323,7 @@ static void test_open_descriptor_without_name(void **state)
     "  - name: probe\n"                                                        \
     "    plugin: probe\n"                                                      \
     "    kind: entity\n"                                                       \
-    "    inputs: [%s]\n"                                               \
+    "    inputs: [%s]\n"                                                       \
     "    outputs: [%s]\n"
 
 static struct manifest *load_manifest(const char *inputs, const char *outputs)
@@ -337,17 +338,14 @@ static struct manifest *load_manifest(const char *inputs, const char *outputs)
     return m;
 }
 
-static const cs_aspect_decl d_consumes[] = {{"table", CS_ASPECT_REQUIRED},
-                                            {"hint", CS_ASPECT_OPTIONAL},
-                                            {NULL, 0}};
+static const cs_aspect_decl d_consumes[] = {
+    {"table", CS_ASPECT_REQUIRED}, {"hint", CS_ASPECT_OPTIONAL}, {NULL, 0}};
 static const cs_aspect_decl d_produces[] = {{"probe", 0}, {NULL, 0}};
 
 static cs_pass_desc entity_desc(void)
 {
-    return (cs_pass_desc){CS_PASS_HEADER,
-                          .name = "probe",
-                          .kind = CS_PASS_ENTITY,
-                          .consumes = d_consumes,
+    return (cs_pass_desc){CS_PASS_HEADER, .name = "probe",
+                          .kind = CS_PASS_ENTITY, .consumes = d_consumes,
                           .produces = d_produces};
 }
 
@@ -605,8 +603,8 @@ static void test_config_required_missing(void **state)
 static void test_config_invalid_default(void **state)
 {
     (void)state;
-    static const cs_option_decl bad[] = {
-        {"n", CS_OPT_INT, "{oops", "n", 0}, {NULL, 0, NULL, NULL, 0}};
+    static const cs_option_decl bad[] = {{"n", CS_OPT_INT, "{oops", "n", 0},
+                                         {NULL, 0, NULL, NULL, 0}};
     json_t *out;
     char err[512];
     assert_int_equal(validate(bad, "{}", &out, err, sizeof err), -1);
@@ -620,15 +618,30 @@ static void test_config_invalid_default(void **state)
     json_decref(out);
 }
 
+/* A default of the wrong type is the plugin's mistake, not the
+ * operator's: the message must not send them looking for a config key
+ * they never wrote. */
+static void test_config_default_of_wrong_type(void **state)
+{
+    (void)state;
+    static const cs_option_decl bad[] = {
+        {"limit", CS_OPT_INT, "\"ten\"", "rows", 0}, {NULL, 0, NULL, NULL, 0}};
+    expect_config_error(bad, "{}",
+                        "pass `p`: option `limit` has an invalid default in "
+                        "the plugin: expected an integer");
+    /* Given in the config, the value is checked as usual. */
+    expect_config_error(bad, "{\"limit\": \"x\"}",
+                        "pass `p`: config.limit must be an integer");
+}
+
 static void test_config_null_allowed(void **state)
 {
     (void)state;
     json_t *out;
     char err[256];
-    assert_int_equal(
-        validate(opts, "{\"limit\": null, \"name\": null}", &out, err,
-                 sizeof err),
-        0);
+    assert_int_equal(validate(opts, "{\"limit\": null, \"name\": null}", &out,
+                              err, sizeof err),
+                     0);
     /* An explicit null is kept, not replaced by the default. */
     assert_true(json_is_null(json_object_get(out, "limit")));
     assert_true(json_is_null(json_object_get(out, "name")));
@@ -665,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_config_wrong_types),
         cmocka_unit_test(test_config_required_missing),
         cmocka_unit_test(test_config_invalid_default),
+        cmocka_unit_test(test_config_default_of_wrong_type),
         cmocka_unit_test(test_config_null_allowed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

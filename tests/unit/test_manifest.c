@@ -516,7 +516,15 @@ static void test_bad_values(void **state)
     expect_error("state: dbname=x\n" SOURCE_PASS
                  "  - name: Profile\n    plugin: x\n    kind: entity\n",
                  "t.yaml:7:11: passes[1].name: bad pass name \"Profile\" "
-                 "(use lowercase a-z, 0-9 and _)");
+                 "(use lowercase a-z, 0-9 and _, at most 64 characters)");
+    /* Pass names go into metric labels of fixed-size buffers. */
+    expect_error("state: dbname=x\n" SOURCE_PASS "  - name: "
+                 "a12345678901234567890123456789012345678901234567890123456789"
+                 "01234\n    plugin: x\n    kind: entity\n",
+                 "t.yaml:7:11: passes[1].name: bad pass name "
+                 "\"a12345678901234567890123456789012345678901234567890123456"
+                 "78901234\" (use lowercase a-z, 0-9 and _, at most 64 "
+                 "characters)");
     expect_error("state: dbname=x\n" SOURCE_PASS
                  "  - name: p\n    plugin: x\n    kind: entity\n"
                  "    inputs: [table, table]\n",

@@ -14,9 +14,8 @@
 CS_PASS_EXPORT int tp_entry_calls;
 CS_PASS_EXPORT int tp_init_calls;
 
-static const cs_aspect_decl consumes[] = {{"table", CS_ASPECT_REQUIRED},
-                                          {"hint", CS_ASPECT_OPTIONAL},
-                                          {NULL, 0}};
+static const cs_aspect_decl consumes[] = {
+    {"table", CS_ASPECT_REQUIRED}, {"hint", CS_ASPECT_OPTIONAL}, {NULL, 0}};
 static const cs_aspect_decl produces[] = {{"probe", 0}, {NULL, 0}};
 static const cs_option_decl options[] = {
     {"depth", CS_OPT_INT, "3", "how deep", 0}, {NULL, 0, NULL, NULL, 0}};
@@ -39,9 +38,7 @@ static int tp_process(void *state, cs_ctx *ctx)
     return CS_OK;
 }
 
-static void tp_fini(void *state)
-{
-}
+static void tp_fini(void *state) {}
 
 #if defined(VARIANT_ABI2)
 #define HEADER 2, 0, sizeof(cs_pass_desc)
@@ -51,8 +48,7 @@ static void tp_fini(void *state)
 /* An older minor whose descriptor ended after `produces`: the fields the
  * host knows beyond that must read as zero in the host's copy, although
  * this object happens to hold values there. */
-#define HEADER                                                                 \
-    CS_ABI_MAJOR, CS_ABI_MINOR, offsetof(cs_pass_desc, options)
+#define HEADER CS_ABI_MAJOR, CS_ABI_MINOR, offsetof(cs_pass_desc, options)
 #else
 #define HEADER CS_PASS_HEADER
 #endif
