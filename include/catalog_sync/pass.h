@@ -13,7 +13,8 @@
  * grows: new functions are appended and its struct_size tells a pass which
  * ones exist (use CS_HOST_HAS()).  A pass that consumes a raw aspect (one
  * declared with CS_ASPECT_RAW, e.g. `sample`) receives a table whose network
- * functions (http, sql_query) are NULL: raw values cannot leave the process.
+ * and persistence functions (http, sql_query, state_put) are NULL: raw
+ * values can neither leave the process nor be stored.
  *
  * Ownership, everywhere in this header:
  *   - anything passed *to* a pass (config, aspects from aspect_get, strings)
@@ -205,7 +206,8 @@ struct cs_host_api {
                      json_t *value);
 
     /* Per-pass persistent key/value state in the state store.  state_get
-     * returns a new reference or NULL; state_put steals `value`. */
+     * returns a new reference or NULL; state_put steals `value` and writes
+     * an audit_log row.  state_put is NULL for a raw-aspect consumer. */
     json_t *(*state_get)(cs_ctx *ctx, const char *key);
     int (*state_put)(cs_ctx *ctx, const char *key, json_t *value);
 
