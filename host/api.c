@@ -495,7 +495,7 @@ static int authorize(const struct api_server *s, struct MHD_Connection *c,
     }
     if (!t) {
         *status = 401;
-        *msg = "missing or invalid bearer token";
+        *msg = "missing or invalid API token";
         x->www_auth = true;
         return -1;
     }
@@ -554,7 +554,11 @@ static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *c,
         log_info("api: %s %s refused with %d: %s", method, url, status, msg);
         return send_error(c, &x, status, msg);
     }
-    return run_handler(r, c, url, method, ctx, caller);
+    /* The caller's name lives in the token table, which a handler may
+     * replace (POST /v1/reload re-reads the tokens file): keep a copy. */
+    char caller_copy[256];
+    snprintf(caller_copy, sizeof caller_copy, "%s", caller);
+    return run_handler(r, c, url, method, ctx, caller_copy);
 }
 
 /* ---- MHD callbacks ------------------------------------------------------- */
@@ -822,11 +826,11 @@ static struct MHD_Daemon *start_mhd(struct api_server *s, int fd)
 {
     return MHD_start_daemon(
         MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)s->opts.request_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)s->opts.max_connections, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-        MHD_OPTION_END);
+        /* MHD wants its logger before any other option. */
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->opts.request_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->opts.max_connections,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
 }
 
 /* Hooks MHD's epoll fd into the loop. */

@@ -51,7 +51,7 @@ static int parse_port(const char *s, int *port)
  * with "*." (subdomains only); no empty label. */
 static const char *check_hostname(const char *h)
 {
-    if (strncmp(h, "*.", 2) == 0)
+    if (h[0] == '*' && h[1] == '.')
         h += 2;
     if (!*h)
         return "empty host";

@@ -1,6 +1,7 @@
 #include "loader.h"
 
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -168,13 +169,26 @@ int loader_check_declarations(const struct manifest *m,
 {
     if ((int)d->kind != (int)mp->kind) {
         snprintf(err, errlen,
-                 "pass `%s` (%s): the plugin is a %s pass but the manifest "
+                 "pass `%s` (%s): the plugin's kind is %s but the manifest "
                  "says kind: %s",
                  mp->name, mp->plugin_path,
                  d->kind >= CS_PASS_SOURCE && d->kind <= CS_PASS_BATCH
                      ? mf_kind_name((enum mf_pass_kind)d->kind)
                      : "unknown",
                  mf_kind_name(mp->kind));
+        return -1;
+    }
+    bool has_callback = d->kind == CS_PASS_SOURCE   ? d->discover != NULL
+                        : d->kind == CS_PASS_ENTITY ? d->process != NULL
+                                                    : d->finish != NULL;
+    if (!has_callback) {
+        snprintf(err, errlen,
+                 "pass `%s` (%s): kind %s needs a %s() callback, which the "
+                 "plugin does not provide",
+                 mp->name, mp->plugin_path, mf_kind_name(mp->kind),
+                 d->kind == CS_PASS_SOURCE   ? "discover"
+                 : d->kind == CS_PASS_ENTITY ? "process"
+                                             : "finish");
         return -1;
     }
     if (check_inputs(mp, d, err, errlen) != 0)

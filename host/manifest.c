@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "egress.h"
@@ -1050,11 +1051,34 @@ static int load_limits(struct ld *L, struct manifest *m, const struct node *n)
     return 0;
 }
 
+#ifndef CS_PASS_INSTALL_SUBDIR
+#define CS_PASS_INSTALL_SUBDIR "lib/catalog-sync/passes"
+#endif
+
+/* The passes installed with this binary, <bindir>/../<libdir>/catalog-sync/
+ * passes, so that an install made with `cmake --install --prefix` or moved
+ * elsewhere finds its own passes; else the directory configured at build
+ * time.  Returns a malloc'd path or NULL when out of memory. */
+static char *default_plugin_dir(void)
+{
+    char exe[PATH_MAX], *dir = NULL, *real = NULL;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash = n > 0 ? (exe[n] = '\0', strrchr(exe, '/')) : NULL;
+    if (slash) {
+        *slash = '\0';
+        if (asprintf(&dir, "%s/../%s", exe, CS_PASS_INSTALL_SUBDIR) >= 0) {
+            real = realpath(dir, NULL); /* NULL when it does not exist */
+            free(dir);
+        }
+    }
+    return real ? real : strdup(CS_DEFAULT_PLUGIN_DIR);
+}
+
 static int load_plugin_dir(struct ld *L, struct manifest *m,
                            const struct node *n)
 {
     if (!n) {
-        m->plugin_dir = strdup(CS_DEFAULT_PLUGIN_DIR);
+        m->plugin_dir = default_plugin_dir();
         if (!m->plugin_dir)
             return fail(L, (struct mf_pos){1, 1}, "plugin_dir",
                         "out of memory");

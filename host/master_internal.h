@@ -58,7 +58,7 @@ struct master {
     ev_signal sig_hup, sig_term, sig_int;
     ev_timer sched_timer;
     char reload_result[16]; /* "", "ok", "invalid", "failed" */
-    char reload_error[1024];
+    char reload_error[2048];
     ev_tstamp reload_at;
     int stopping;
     int exit_status;

@@ -200,9 +200,9 @@ static int slot_connect(struct sql_pool *p, struct sql_slot *s, char *err,
         return sql_fail(err, errlen, CS_ERR_NOMEM,
                         "connection \"%s\": out of memory", mc->name);
     if (PQstatus(conn) != CONNECTION_OK) {
-        rc = sql_fail(err, errlen, CS_ERR_UNAVAILABLE,
-                      "connection \"%s\" (%s): %s", mc->name, mc->dsn,
-                      PQerrorMessage(conn));
+        rc = sql_fail(err, errlen, CS_ERR_UNAVAILABLE, "connection \"%s\": %s",
+                      mc->name,
+                      PQerrorMessage(conn)); /* libpq names host and port */
         PQfinish(conn);
         return rc;
     }

@@ -8,6 +8,7 @@
 #include "log.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,17 @@ static void one_line(char *s)
  * synchronous_commit off for the session.  The returned connection belongs
  * to the caller's thread; PQfinish() it.  NULL with err (password-free).
  */
+/* Server notices ("schema ... already exists, skipping") are routine:
+ * they go to the debug log instead of raw lines on stderr. */
+static void notice_to_debug_log(void *arg, const char *message)
+{
+    (void)arg;
+    char line[512];
+    snprintf(line, sizeof line, "%s", message);
+    one_line(line);
+    log_debug("state store: %s", line);
+}
+
 PGconn *state_connect(const char *dsn, const char *application_name, char *err,
                       size_t errlen)
 {
@@ -163,6 +175,8 @@ PGconn *state_connect(const char *dsn, const char *application_name, char *err,
                           application_name ? application_name : "catalog-sync",
                           NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (c)
+        PQsetNoticeProcessor(c, notice_to_debug_log, NULL);
     if (c && PQstatus(c) == CONNECTION_OK) {
         PGresult *r = PQexec(c, "SET synchronous_commit = off");
         int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -324,8 +338,31 @@ static int migrate_locked(PGconn *conn, char *err, size_t errlen)
  * version, or -1 with err (nothing changed), including when the database
  * is at a newer version than this build knows.
  */
+/* The schema version when the migrations table exists, else 0; -1 on
+ * error.  Lets an up-to-date store start without DDL, so the daemon's
+ * user needs no CREATE privilege once the schema is in place. */
+static int installed_version(PGconn *conn, char *err, size_t errlen)
+{
+    /* Two statements: a query naming a missing table fails to plan even
+     * inside a CASE branch that would not run. */
+    PGresult *r = state_exec(conn,
+                             "SELECT to_regclass('catalog_sync."
+                             "schema_migrations') IS NOT NULL",
+                             0, NULL, err, errlen);
+    if (!r)
+        return -1;
+    bool exists = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return exists ? current_version(conn, err, errlen) : 0;
+}
+
 int state_migrate(PGconn *conn, char *err, size_t errlen)
 {
+    int have = installed_version(conn, err, errlen);
+    if (have < 0)
+        return -1;
+    if (have == STATE_SCHEMA_VERSION)
+        return have;
     if (state_exec_cmd(conn, "BEGIN", 0, NULL, err, errlen) < 0)
         return -1;
     int v = migrate_locked(conn, err, errlen);

@@ -126,19 +126,6 @@ static int init_pass(struct worker *w, struct pass_instance *pi,
     return 0;
 }
 
-static bool has_callback(const struct pass_instance *pi)
-{
-    switch (pi->step->pass->kind) {
-    case MF_KIND_SOURCE:
-        return pi->plugin.desc.discover != NULL;
-    case MF_KIND_ENTITY:
-        return pi->plugin.desc.process != NULL;
-    case MF_KIND_BATCH:
-        return pi->plugin.desc.finish != NULL;
-    }
-    return false;
-}
-
 static int load_pass(struct worker *w, size_t i, struct thread_res *tr,
                      char *err, size_t errlen)
 {
@@ -155,12 +142,6 @@ static int load_pass(struct worker *w, size_t i, struct thread_res *tr,
         loader_validate_config(mp->name, pi->plugin.desc.options, mp->config,
                                &pi->config, err, errlen) != 0)
         return -1;
-    if (!has_callback(pi)) {
-        snprintf(err, errlen,
-                 "pass `%s` (%s): a %s pass must provide its callback",
-                 mp->name, mp->plugin_path, mf_kind_name(mp->kind));
-        return -1;
-    }
     hostapi_fill_table(pi);
     return init_pass(w, pi, tr, err, errlen);
 }

@@ -260,8 +260,10 @@ typedef struct cs_pass_desc {
     const cs_aspect_decl *produces;
     const cs_option_decl *options; /* may be NULL */
 
-    /* Creates the instance state.  `config` is borrowed (also reachable via
-     * host->config).  Return CS_OK, or an error after host->set_error(). */
+    /* Creates the instance state (*state, owned by the pass).  The pass's
+     * validated config is host->config(ctx).  Return CS_OK, or an error
+     * after host->set_error(); after a failed init() the host does not call
+     * fini(), so init() releases what it took. */
     int (*init)(const cs_host_api *host, cs_ctx *ctx, void **state);
     /* Source passes. */
     int (*discover)(void *state, cs_ctx *ctx);
@@ -269,7 +271,7 @@ typedef struct cs_pass_desc {
     int (*process)(void *state, cs_ctx *ctx);
     /* Batch passes. */
     int (*finish)(void *state, cs_ctx *ctx);
-    /* Destroys the instance state; NULL state is allowed. */
+    /* Destroys the instance state, once, after a successful init(). */
     void (*fini)(void *state);
 } cs_pass_desc;
 

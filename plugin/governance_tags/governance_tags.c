@@ -64,8 +64,9 @@ struct gov_state {
     json_t *layers, *table_prefixes, *column_suffixes, *column_prefixes;
 };
 
-/* fini() is called exactly once, also with NULL when init() failed early:
- * release everything init() took. */
+/* fini() is called exactly once after a successful init(); when init()
+ * fails the host does not call it, so init() cleans up its own partial
+ * work.  Release everything init() took. */
 static void gov_fini(void *state)
 {
     struct gov_state *s = state;

@@ -2,6 +2,7 @@
 queue with a no-op entity pass, master RSS when idle, and peak RSS of
 master + worker during a 10,000-table run.  Run by scripts/bench.sh."""
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -65,6 +66,8 @@ def main():
         done = cs.scalar(state, "select count(*) from catalog_sync.jobs where status='done'")
     finally:
         d.stop()
+        cs.query(cs.dsn("postgres"), f"DROP DATABASE IF EXISTS {cs.dsn_db(state)} WITH (FORCE)")
+        shutil.rmtree(wd.path, ignore_errors=True)
     secs = float(last - first)
     print(f"entities: {done} (no-op pass, {THREADS} threads)")
     print(f"queue throughput: {done / secs:.0f} entities/s ({secs:.2f} s from first claim to last completion)")

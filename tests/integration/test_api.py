@@ -85,7 +85,7 @@ def test_healthz_and_readyz():
 def test_status_needs_a_valid_token():
     status, hdrs, body = request("GET", "/v1/status")
     assert status == 401 and hdrs.get("www-authenticate") == "Bearer", (status, hdrs)
-    assert body == {"error": "missing or invalid bearer token"}, body
+    assert body == {"error": "missing or invalid API token"}, body
     status, _, body = request("GET", "/v1/status", token="not-a-real-token-at-all")
     assert status == 401 and "error" in body, (status, body)
     status, _, st = get("/v1/status")

@@ -342,11 +342,18 @@ static const cs_aspect_decl d_consumes[] = {
     {"table", CS_ASPECT_REQUIRED}, {"hint", CS_ASPECT_OPTIONAL}, {NULL, 0}};
 static const cs_aspect_decl d_produces[] = {{"probe", 0}, {NULL, 0}};
 
+static int probe_process(void *state, cs_ctx *ctx)
+{
+    (void)state;
+    (void)ctx;
+    return CS_OK;
+}
+
 static cs_pass_desc entity_desc(void)
 {
-    return (cs_pass_desc){CS_PASS_HEADER, .name = "probe",
+    return (cs_pass_desc){CS_PASS_HEADER,         .name = "probe",
                           .kind = CS_PASS_ENTITY, .consumes = d_consumes,
-                          .produces = d_produces};
+                          .produces = d_produces, .process = probe_process};
 }
 
 /* Checks the manifest built from inputs/outputs against d; want NULL means
@@ -387,12 +394,24 @@ static void test_decl_kind_mismatch(void **state)
     cs_pass_desc d = entity_desc();
     d.kind = CS_PASS_BATCH;
     expect_decl("table", "probe", &d,
-                "the plugin is a batch pass but the manifest says kind: "
+                "the plugin's kind is batch but the manifest says kind: "
                 "entity");
     d.kind = (cs_pass_kind)42;
     expect_decl("table", "probe", &d,
-                "the plugin is a unknown pass but the manifest says kind: "
+                "the plugin's kind is unknown but the manifest says kind: "
                 "entity");
+}
+
+/* A pass without the callback of its kind is refused at load, so
+ * `check --load` catches it before a worker would. */
+static void test_decl_missing_callback(void **state)
+{
+    (void)state;
+    cs_pass_desc d = entity_desc();
+    d.process = NULL;
+    expect_decl("table", "probe", &d,
+                "kind entity needs a process() callback, which the plugin "
+                "does not provide");
 }
 
 static void test_decl_input_not_consumed(void **state)
@@ -667,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_open_descriptor_without_name),
         cmocka_unit_test(test_decl_matching_accepted),
         cmocka_unit_test(test_decl_kind_mismatch),
+        cmocka_unit_test(test_decl_missing_callback),
         cmocka_unit_test(test_decl_input_not_consumed),
         cmocka_unit_test(test_decl_required_input_missing),
         cmocka_unit_test(test_decl_optional_mismatch),

@@ -307,8 +307,10 @@ static void test_password_redacted(void **state)
     assert_int_equal(rc, CS_ERR_UNAVAILABLE);
     assert_null(r);
     assert_non_null(strstr(err, "connection \"wrongport\""));
-    assert_non_null(strstr(err, "password=***"));
+    /* libpq names host and port; the DSN, password and all, stays out. */
+    assert_non_null(strstr(err, "127.0.0.1"));
     assert_null(strstr(err, "hunter2secret"));
+    assert_null(strstr(err, "password"));
 }
 
 int main(void)

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The benchmarks of docs/benchmarks.md, in one command: installs what is
+# missing, builds a Release tree in build-bench/, starts a throwaway
+# Postgres cluster in .bench/pg (or reuses the one it made before), and runs
+#   tests/bench/bench_host.py     host overhead: no-op pass through the
+#                                 job queue (10,000 entities), RSS
+#   tests/bench/bench_profile.py  discovery + profile of 1,000 tables
+#                                 against the same statements from psql
+# then prints the machine and the date with the results (also kept in
+# .bench/results-<date>.txt).  Everything talks to 127.0.0.1 only.
+# Takes a few minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+scripts/setup.sh
+echo "bench: building build-bench (Release)"
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-bench -j"$(nproc)" >/dev/null
+
+scripts/pgcluster.sh start .bench/pg >/dev/null
+trap 'scripts/pgcluster.sh stop "$root/.bench/pg"' EXIT
+
+export CS_BIN=$root/build-bench/catalog-sync
+export CS_PASS_DIR=$root/build-bench/passes
+export CS_SOURCE_DIR=$root
+export CS_BUILD_DIR=$root/build-bench
+export CS_TEST_PGDIR=$root/.bench/pg
+export CS_BENCH_ENTITIES=${CS_BENCH_ENTITIES:-10000}
+export CS_BENCH_TABLES=${CS_BENCH_TABLES:-1000}
+
+port=$(cat .bench/pg/port)
+results=.bench/results-$(date -u +%Y%m%dT%H%M%SZ).txt
+{
+  echo "== machine"
+  echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "cpus:     $(nproc) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))"
+  echo "memory:   $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+  echo "kernel:   $(uname -sr)"
+  echo "postgres: $(psql -X -At "host=127.0.0.1 port=$port user=postgres dbname=postgres" -c 'show server_version')"
+  echo "build:    $("$CS_BIN" version 2>/dev/null | head -n 1), CMAKE_BUILD_TYPE=Release"
+  echo
+  echo "== host overhead (tests/bench/bench_host.py, $CS_BENCH_ENTITIES entities)"
+  /usr/bin/python3 tests/bench/bench_host.py
+  echo
+  echo "== profiling vs psql (tests/bench/bench_profile.py, $CS_BENCH_TABLES tables)"
+  /usr/bin/python3 tests/bench/bench_profile.py
+} 2>&1 | tee "$results"
+echo "bench: results kept in $results"
