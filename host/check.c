@@ -128,6 +128,25 @@ static json_t *load_in_child(const struct manifest *m, const struct plan *p,
     return results;
 }
 
+/* The options a pass declares, so an operator can write its config. */
+static void print_options(json_t *options)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(options, i, o)
+    {
+        const char *def = json_string_value(json_object_get(o, "default"));
+        const char *help = json_string_value(json_object_get(o, "help"));
+        printf("          config.%s: %s%s%s%s\n",
+               json_string_value(json_object_get(o, "name")),
+               json_string_value(json_object_get(o, "type")),
+               json_is_true(json_object_get(o, "required")) ? ", required" : "",
+               def ? ", default " : "", def ? def : "");
+        if (help)
+            printf("              %s\n", help);
+    }
+}
+
 static int print_load_results(json_t *results, bool json_out, json_t *doc)
 {
     int bad = 0;
@@ -139,13 +158,14 @@ static int print_load_results(json_t *results, bool json_out, json_t *doc)
         bad += !ok;
         if (json_out)
             continue;
-        if (ok)
+        if (ok) {
             printf("  ok    %-24s %s (version %s, ABI %s)\n",
                    json_string_value(json_object_get(r, "pass")),
                    json_string_value(json_object_get(r, "path")),
                    json_string_value(json_object_get(r, "version")),
                    json_string_value(json_object_get(r, "abi")));
-        else
+            print_options(json_object_get(r, "options"));
+        } else
             printf("  FAIL  %s\n",
                    json_string_value(json_object_get(r, "error")));
     }

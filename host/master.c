@@ -332,6 +332,7 @@ static void on_crash(struct master *m, struct worker_proc *wp,
     int step = -1, sig = 0;
     if (sscanf(payload, "%lld %d %d", &job, &step, &sig) != 3 || job <= 0)
         return;
+    wp->crash_reported = true;
     char reason[512], err[512];
     snprintf(reason, sizeof reason,
              "pass `%s` crashed the worker (signal %d, %s)",
@@ -412,7 +413,10 @@ static void current_exited(struct master *m, struct worker_proc *wp,
         return;
     /* A worker that served a while before dying starts the backoff over;
      * one that keeps dying right away waits longer each time. */
-    if (!never_ready && ev_now(m->loop) - wp->started_at > MAX_RESTART_DELAY)
+    /* A crash blamed on one entity is progress, not a broken deployment:
+     * that entity fails after max_attempts, so restart promptly. */
+    if (!never_ready && (wp->crash_reported ||
+                         ev_now(m->loop) - wp->started_at > MAX_RESTART_DELAY))
         m->consecutive_failures = 0;
     m->consecutive_failures++;
     metrics_counter_add(m->metrics, "catalog_sync_worker_restarts_total", NULL,

@@ -9,6 +9,7 @@
 #include <ev.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -29,8 +30,9 @@ struct worker_proc {
     struct plan *plan;    /* owned: for naming crashed passes */
     ev_io io;
     ev_child child;
-    ev_timer timer;  /* ready timeout, then drain timeout */
-    json_t *metrics; /* latest snapshot */
+    ev_timer timer;      /* ready timeout, then drain timeout */
+    json_t *metrics;     /* latest snapshot */
+    bool crash_reported; /* its crash handler named the job it was on */
     char error[1024];
     ev_tstamp started_at;
     struct worker_proc *next;

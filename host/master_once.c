@@ -34,6 +34,20 @@ static void print_progress(struct master *m, const struct run_row *r)
     }
 }
 
+/* One failed entity: the per-pass errors, or the job's last error when
+ * no pass got to say anything (a crash, a claim cap). */
+static json_t *failure_of(const char *fqn, json_t *e)
+{
+    json_t *errors = json_object_get(e, "errors");
+    if (!json_is_object(errors) || json_object_size(errors) == 0) {
+        json_t *last = json_object_get(e, "last_error");
+        return json_pack("{s:s,s:{s:s}}", "fqn", fqn, "errors", "host",
+                         json_is_string(last) ? json_string_value(last)
+                                              : "unknown");
+    }
+    return json_pack("{s:s,s:O}", "fqn", fqn, "errors", errors);
+}
+
 /* Adds a summary and the list of failures to the queue's report. */
 static json_t *build_report(json_t *base, const struct run_row *r,
                             double seconds)
@@ -50,11 +64,7 @@ static json_t *build_report(json_t *base, const struct run_row *r,
         if (op && strcmp(op, "delete") == 0)
             deleted++;
         if (st && strcmp(st, "failed") == 0)
-            json_array_append_new(failures,
-                                  json_pack("{s:s,s:O}", "fqn", fqn, "errors",
-                                            json_object_get(e, "errors")
-                                                ? json_object_get(e, "errors")
-                                                : json_null()));
+            json_array_append_new(failures, failure_of(fqn, e));
     }
     json_object_set_new(
         base, "summary",

@@ -231,7 +231,9 @@ static const char *missing_input(const struct plan_step *step, json_t *aspects)
     return NULL;
 }
 
-static void run_entity_step(struct worker *w, struct thread_res *tr,
+/* Returns false when the pass gave up because the worker is draining:
+ * the entity then goes back to the queue instead of being failed. */
+static bool run_entity_step(struct worker *w, struct thread_res *tr,
                             const struct job *job, size_t si, json_t *aspects,
                             json_t *errors)
 {
@@ -243,7 +245,7 @@ static void run_entity_step(struct worker *w, struct thread_res *tr,
                  missing);
         json_object_set_new(errors, pi->name, json_string(msg));
         count_entity(w, pi->name, "skipped", -1);
-        return;
+        return true;
     }
     struct cs_ctx ctx;
     hostapi_ctx_init(&ctx, CTX_ENTITY, pi, tr, &w->env);
@@ -257,6 +259,8 @@ static void run_entity_step(struct worker *w, struct thread_res *tr,
     double dt = now_seconds() - t0;
     tls_step = -1;
     release_slot(pi);
+    if (rc == CS_ERR_STOPPING && atomic_load(&w->stopping))
+        return false;
     count_entity(w, pi->name, rc == CS_OK ? "ok" : "error", dt);
     if (rc != CS_OK) {
         const char *why = hostapi_callback_error(&ctx, rc);
@@ -266,6 +270,7 @@ static void run_entity_step(struct worker *w, struct thread_res *tr,
     /* Raw aspects are dropped right after their last consumer ran. */
     for (size_t i = 0; i < pi->step->n_free_after; i++)
         json_object_del(aspects, pi->step->free_after[i]);
+    return true;
 }
 
 /* Aspects the stage needs that earlier stages persisted. */
@@ -315,13 +320,16 @@ static json_t *aspects_to_persist(struct worker *w, const struct job *job,
     return out;
 }
 
-static void process_job(struct worker *w, struct thread_res *tr,
+/* Returns false when the job must go back to the queue unfinished: a drain
+ * interrupted it, or the state store went away before it was recorded. */
+static bool process_job(struct worker *w, struct thread_res *tr,
                         const struct job *job)
 {
     char err[1024] = "";
     json_t *aspects = json_object();
     json_t *errors = json_object();
     json_t *passes = json_array();
+    bool interrupted = false;
     if (job->entity)
         json_object_set(aspects, "table", job->entity);
     const struct plan_stage *st = &w->plan->stages[job->stage];
@@ -329,9 +337,17 @@ static void process_job(struct worker *w, struct thread_res *tr,
         if (load_persisted_inputs(w, tr, job, aspects, err, sizeof err) != 0)
             json_object_set_new(errors, "host", json_string(err));
         else
-            for (size_t s = st->first_step; s < st->first_step + st->n_steps;
-                 s++)
-                run_entity_step(w, tr, job, s, aspects, errors);
+            for (size_t s = st->first_step;
+                 s < st->first_step + st->n_steps && !interrupted; s++)
+                interrupted = !run_entity_step(w, tr, job, s, aspects, errors);
+    }
+    if (interrupted) {
+        log_event(LOG_INFO, NULL, job->fqn,
+                  "interrupted by the drain; back to the queue");
+        json_decref(errors);
+        json_decref(passes);
+        json_decref(aspects);
+        return false;
     }
     json_t *persist = aspects_to_persist(w, job, aspects, passes);
     char *pass_list = json_dumps(passes, JSON_COMPACT);
@@ -339,6 +355,7 @@ static void process_job(struct worker *w, struct thread_res *tr,
     int rc = queue_complete_job(
         tr->state, job, tr->owner, job->op == JOB_UPSERT ? persist : NULL,
         failed ? errors : NULL, failed, pass_list, err, sizeof err);
+    bool connection_lost = rc < 0 && PQstatus(tr->state) != CONNECTION_OK;
     if (rc < 0)
         log_event(LOG_ERROR, NULL, job->fqn, "cannot record job %lld: %s",
                   (long long)job->id, err);
@@ -352,6 +369,9 @@ static void process_job(struct worker *w, struct thread_res *tr,
     json_decref(passes);
     json_decref(errors);
     json_decref(aspects);
+    /* With the state store gone, stop working on claimed jobs whose result
+     * could not be recorded anyway; they are handed back on reconnect. */
+    return !connection_lost;
 }
 
 /* ---- discovery, batch stages, run completion ---------------------------- */
@@ -583,9 +603,32 @@ struct thread_arg {
     struct thread_res *tr;
 };
 
+/* After a Postgres restart the thread's connection is dead: reset it
+ * instead of failing every claim until the next reload. */
+static bool state_ok(struct thread_res *tr)
+{
+    if (PQstatus(tr->state) == CONNECTION_OK)
+        return true;
+    PQreset(tr->state);
+    if (PQstatus(tr->state) != CONNECTION_OK)
+        return false;
+    PGresult *r = PQexec(tr->state, "SET synchronous_commit = off");
+    PQclear(r);
+    log_info("%s: reconnected to the state store", tr->owner);
+    /* Jobs this thread could not record while the connection was down
+     * still carry its name (and the main thread keeps their leases
+     * alive): hand them back so they are redone. */
+    char err[512];
+    if (queue_release_owner(tr->state, tr->owner, err, sizeof err) != 0)
+        log_error("%s: returning unrecorded jobs: %s", tr->owner, err);
+    return true;
+}
+
 static int claim_and_process(struct worker *w, struct thread_res *tr)
 {
     char err[1024];
+    if (!state_ok(tr))
+        return -1;
     struct job *jobs = NULL;
     size_t n = 0;
     /* A job claimed this often with no crash recorded keeps killing its
@@ -598,7 +641,8 @@ static int claim_and_process(struct worker *w, struct thread_res *tr)
     }
     size_t i = 0;
     for (; i < n && !atomic_load(&w->stopping); i++)
-        process_job(w, tr, &jobs[i]);
+        if (!process_job(w, tr, &jobs[i]))
+            break; /* released below with the unstarted ones */
     /* Claimed but not started when draining began: hand them back now
      * rather than after the lease, so the next generation takes them. */
     if (i < n && queue_release_owner(tr->state, tr->owner, err, sizeof err))
@@ -701,7 +745,7 @@ static void main_loop(struct worker *w)
         if (rc > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
             handle_control(w);
         double now = now_seconds();
-        if (now - last_renew >= renew_every) {
+        if (now - last_renew >= renew_every && state_ok(main_res)) {
             char err[512];
             if (queue_renew_leases(main_res->state, w->owner_prefix,
                                    w->m->lease_seconds, err, sizeof err) != 0)

@@ -268,6 +268,9 @@ def test_check_load_lists_every_plugin():
         assert re.search(rf"^\s+ok\s+{name}\s+{so} \(version \d+\.\d+\.\d+\S*, ABI 1\.0\)$",
                          p.stdout, re.M), f"no ok line for {name}:\n{p.stdout}"
     assert "FAIL" not in p.stdout
+    # The options each pass declares, so the operator can write its config.
+    assert re.search(r"^\s+config\.sample_percent: number, default 10$", p.stdout, re.M), p.stdout
+    assert re.search(r"^\s+config\.connection: string, required$", p.stdout, re.M), p.stdout
     doc = json.loads(check("-m", path, "--load", "--json").stdout)
     assert [r["pass"] for r in doc["plugins"]] == ["discovery", "profile", "gov"], doc["plugins"]
     assert all(r["ok"] and r["abi"] == "1.0" for r in doc["plugins"]), doc["plugins"]

@@ -46,6 +46,9 @@ def test_segfaulting_pass_fails_only_its_entity():
     assert crashes == 3, crashes
     assert "faulty" in err and "signal 11" in err, err
     assert "crashed the worker" in p.stderr
+    # The report and the summary say why, not just which entity.
+    assert "crashed the worker" in report["failures"][0]["errors"]["host"], report["failures"]
+    assert "crashed the worker" in p.stdout, p.stdout
 
 
 def test_abi_mismatch_is_refused_readably():
@@ -105,5 +108,43 @@ def test_sigterm_master_then_resume():
     assert audited == (N_TABLES, N_TABLES), audited
 
 
+def test_pass_interrupted_by_drain_is_requeued():
+    """A pass that returns CS_ERR_STOPPING during a drain leaves its entity
+    queued for the next generation, not failed."""
+    st = cs.new_db("faults_stop")
+    m = manifest({"wait_for_stop": True}, name="stop.json", state_dsn=st)
+    d = cs.Daemon(m, wd.file("stop.log"))
+    cs.wait_for(lambda: cs.scalar(st, "select count(*) from catalog_sync.jobs where status='running'") > 0,
+                timeout=60, what="jobs in flight")
+    assert d.stop(timeout=60) == 0, d.logs()[-2000:]
+    counts = dict(cs.query(st, "select status, count(*) from catalog_sync.jobs group by 1"))
+    assert counts.get("failed", 0) == 0, counts
+    assert counts.get("queued", 0) == N_TABLES, counts
+    assert "interrupted by the drain" in d.logs()
+
+
+def test_state_store_connections_killed_mid_run():
+    """Postgres drops every connection of the daemon (a failover, a
+    restart): the workers reconnect and the run completes."""
+    st = cs.new_db("faults_reconnect")
+    m = manifest({"sleep_ms": 40}, name="reconnect.json", state_dsn=st)
+    d = cs.Daemon(m, wd.file("reconnect.log"))
+    try:
+        cs.wait_for(lambda: cs.scalar(st, "select count(*) from catalog_sync.jobs where status='done'") >= 5,
+                    timeout=60, what="jobs to be done")
+        killed = cs.scalar(cs.dsn("postgres"), """select count(pg_terminate_backend(pid)) from pg_stat_activity
+                                               where datname = %s and pid <> pg_backend_pid()""",
+                           (cs.dsn_db(st),))
+        assert killed >= 3, killed
+        cs.wait_for(lambda: last_run(st)[1] == "completed", timeout=120, what="run completion")
+        run_id, _ = last_run(st)
+        done = cs.scalar(st, "select count(*) from catalog_sync.jobs where run_id=%s and status='done'", (run_id,))
+        assert done == N_TABLES, done
+        assert "reconnected to the state store" in d.logs()
+    finally:
+        d.stop()
+
+
 cs.main([test_segfaulting_pass_fails_only_its_entity, test_abi_mismatch_is_refused_readably,
-         test_sigkill_worker_mid_run_loses_nothing, test_sigterm_master_then_resume])
+         test_sigkill_worker_mid_run_loses_nothing, test_sigterm_master_then_resume,
+         test_pass_interrupted_by_drain_is_requeued, test_state_store_connections_killed_mid_run])

@@ -34,6 +34,8 @@ static const cs_option_decl options[] = {
     {"crash_on", CS_OPT_STRING, NULL, "FQN suffix to segfault on", 0},
     {"fail_init", CS_OPT_BOOL, "false", "make init() fail", 0},
     {"fail_on", CS_OPT_STRING, NULL, "FQN suffix to return an error on", 0},
+    {"wait_for_stop", CS_OPT_BOOL, "false",
+     "block in process() until the worker drains, then CS_ERR_STOPPING", 0},
     {NULL, 0, NULL, NULL, 0}};
 
 static bool ends_with(const char *s, const char *suffix)
@@ -69,6 +71,12 @@ static int test_process(void *state, cs_ctx *ctx)
         struct timespec ts = {s->sleep_ms / 1000,
                               (s->sleep_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
+    }
+    if (json_is_true(json_object_get(s->host->config(ctx), "wait_for_stop"))) {
+        struct timespec tick = {0, 10000000L};
+        while (!s->host->should_stop(ctx))
+            nanosleep(&tick, NULL);
+        return CS_ERR_STOPPING;
     }
     if (s->crash_on && ends_with(fqn, s->crash_on))
         raise(SIGSEGV);
