@@ -242,6 +242,9 @@ static void drain_worker(struct master *m, struct worker_proc *wp,
     wp->state = WP_DRAINING;
     if (control_send(wp->fd, "drain", NULL) != 0)
         kill(wp->pid, SIGTERM);
+    /* The loop's clock may be stale after a slow state-store call; the
+     * drain deadline must count from now. */
+    ev_now_update(m->loop);
     ev_timer_stop(m->loop, &wp->timer);
     ev_timer_set(&wp->timer, timeout, 0);
     ev_timer_start(m->loop, &wp->timer);
@@ -353,6 +356,9 @@ static void handle_message(struct master *m, struct worker_proc *wp,
         snprintf(wp->error, sizeof wp->error, "%s", payload);
     else if (strcmp(verb, "crash") == 0)
         on_crash(m, wp, payload);
+    else if (strcmp(verb, "run-done") == 0 && m->o.once &&
+             atoll(payload) == m->once_run)
+        master_once_check(m); /* no need to wait for the next tick */
     else if (strcmp(verb, "metrics") == 0) {
         json_t *snap = json_loads(payload, 0, NULL);
         if (snap) {

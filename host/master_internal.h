@@ -90,5 +90,7 @@ json_t *master_status_json(struct master *m);
 
 /* master_once.c */
 int master_once_start(struct master *m, char *err, size_t errlen);
+/* Looks at the once run now: progress, or the report and exit. */
+void master_once_check(struct master *m);
 
 #endif

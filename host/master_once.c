@@ -76,17 +76,8 @@ static json_t *build_report(json_t *base, const struct run_row *r,
     return base;
 }
 
-static int write_report(struct master *m, const struct run_row *r,
-                        double seconds)
+static void print_failures(json_t *failures)
 {
-    char err[1024];
-    json_t *base = NULL;
-    if (queue_run_report(master_db(m), r->id, &base, err, sizeof err) != 0) {
-        fprintf(stderr, "catalog-sync: cannot build the report: %s\n", err);
-        return -1;
-    }
-    json_t *report = build_report(base, r, seconds);
-    json_t *failures = json_object_get(report, "failures");
     size_t i;
     json_t *f;
     json_array_foreach(failures, i, f)
@@ -96,9 +87,48 @@ static int write_report(struct master *m, const struct run_row *r,
                json_string_value(json_object_get(f, "fqn")), why ? why : "");
         free(why);
     }
+}
+
+/* Without --report only the failures are read: the full report of a large
+ * run is megabytes the operator did not ask for. */
+static int print_failures_only(struct master *m, const struct run_row *r)
+{
+    char err[1024];
+    json_t *rows = NULL, *failures = json_array();
+    if (queue_run_failures(master_db(m), r->id, &rows, err, sizeof err) != 0) {
+        fprintf(stderr, "catalog-sync: cannot list failures: %s\n", err);
+        json_decref(failures);
+        return -1;
+    }
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        json_array_append_new(
+            failures,
+            failure_of(json_string_value(json_object_get(row, "fqn")), row));
+    }
+    print_failures(failures);
+    json_decref(failures);
+    json_decref(rows);
+    return 0;
+}
+
+static int write_report(struct master *m, const struct run_row *r,
+                        double seconds)
+{
+    if (!m->o.report_path)
+        return print_failures_only(m, r);
+    char err[1024];
+    json_t *base = NULL;
+    if (queue_run_report(master_db(m), r->id, &base, err, sizeof err) != 0) {
+        fprintf(stderr, "catalog-sync: cannot build the report: %s\n", err);
+        return -1;
+    }
+    json_t *report = build_report(base, r, seconds);
+    print_failures(json_object_get(report, "failures"));
     int rc = 0;
-    if (m->o.report_path &&
-        json_dump_file(report, m->o.report_path,
+    if (json_dump_file(report, m->o.report_path,
                        JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
         fprintf(stderr, "catalog-sync: cannot write report %s: %s\n",
                 m->o.report_path, strerror(errno));
@@ -129,7 +159,13 @@ static void finish_once(struct master *m, const struct run_row *r)
 
 static void on_progress(struct ev_loop *loop, ev_timer *w, int revents)
 {
-    struct master *m = w->data;
+    master_once_check(w->data);
+}
+
+void master_once_check(struct master *m)
+{
+    if (m->stopping)
+        return;
     struct run_row r;
     char err[1024];
     int rc = queue_get_run(master_db(m), m->once_run, &r, err, sizeof err);

@@ -120,11 +120,52 @@ static void prepared_error(PGconn *c, const PGresult *r, const char *name,
              m ? m : conn_msg, d ? " (" : "", d ? d : "", d ? ")" : "");
 }
 
+/* Which statements this thread has prepared on its connection.  Each
+ * thread uses one connection, so a small thread-local list suffices; a new
+ * connection or backend (after PQreset) starts it over.  Preparing up
+ * front, rather than on "does not exist", keeps ERROR lines out of the
+ * server log. */
+#define MAX_PREPARED 16
+static _Thread_local struct {
+    const PGconn *conn;
+    int backend_pid;
+    const char *names[MAX_PREPARED];
+    int n;
+} tl_prepared;
+
+static bool known_prepared(PGconn *c, const char *name)
+{
+    if (tl_prepared.conn != c || tl_prepared.backend_pid != PQbackendPID(c)) {
+        tl_prepared.conn = c;
+        tl_prepared.backend_pid = PQbackendPID(c);
+        tl_prepared.n = 0;
+    }
+    for (int i = 0; i < tl_prepared.n; i++)
+        if (tl_prepared.names[i] == name || !strcmp(tl_prepared.names[i], name))
+            return true;
+    return false;
+}
+
+/* Prepares `name`; one already prepared (SQLSTATE 42P05) counts as done. */
+static PGresult *prepare(PGconn *c, const char *name, const char *sql, int n)
+{
+    PGresult *p = PQprepare(c, name, sql, n, NULL);
+    const char *state = p ? PQresultErrorField(p, PG_DIAG_SQLSTATE) : NULL;
+    bool ok = PQresultStatus(p) == PGRES_COMMAND_OK ||
+              (state && strcmp(state, "42P05") == 0);
+    if (!ok)
+        return p;
+    PQclear(p);
+    if (tl_prepared.n < MAX_PREPARED)
+        tl_prepared.names[tl_prepared.n++] = name;
+    return NULL;
+}
+
 /*
- * Runs a hot statement as a server-side prepared statement named `name`,
- * preparing it on first use on this connection (or after a reset lost it,
- * SQLSTATE 26000).  Only for statements outside explicit transactions: the
- * failed first attempt would abort one.
+ * Runs a hot statement as a server-side prepared statement named `name`
+ * (a string literal), preparing it on first use on this connection, and
+ * again if the server lost it (SQLSTATE 26000).  Only for statements
+ * outside explicit transactions: a failed attempt would abort one.
  */
 static PGresult *exec_prepared(PGconn *c, const char *name, const char *sql,
                                int n, const char *const *params, char *err,
@@ -132,25 +173,20 @@ static PGresult *exec_prepared(PGconn *c, const char *name, const char *sql,
 {
     PGresult *last = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
+        if (!known_prepared(c, name) && (last = prepare(c, name, sql, n)))
+            break;
         PGresult *r = PQexecPrepared(c, name, n, params, NULL, NULL, 0);
         ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-            PQclear(last);
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
             return r;
-        }
         const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
         bool missing = state && strcmp(state, "26000") == 0;
-        PQclear(last);
         last = r;
         if (!missing || attempt > 0)
             break;
-        PGresult *p = PQprepare(c, name, sql, n, NULL);
-        if (PQresultStatus(p) != PGRES_COMMAND_OK) {
-            PQclear(last);
-            last = p;
-            break;
-        }
-        PQclear(p);
+        PQclear(last);
+        last = NULL;
+        tl_prepared.n = 0; /* the server forgot them all */
     }
     prepared_error(c, last, name, err, errlen);
     PQclear(last);
@@ -1205,23 +1241,48 @@ int queue_list_runs(PGconn *c, int limit, struct run_row **rows, size_t *n,
  * newest job that has any, its last error, and the aspects whose latest
  * value was written by this run.
  */
+/* The entities of the run are grouped once; each one's aspects are then
+ * fetched through the (fqn, aspect) primary key.  A join of two
+ * aggregates instead made the planner, which expects one job row for a
+ * fresh run, compare every entity with every other: quadratic, 2 s and
+ * more for 1,000 tables. */
 static const char REPORT_SQL[] =
-    "WITH e AS (SELECT fqn, (array_agg(op ORDER BY stage))[1] AS op, "
-    " max(CASE status WHEN 'failed' THEN 4 WHEN 'running' THEN 3 WHEN "
-    " 'queued' THEN 2 ELSE 1 END) AS rank, (array_agg(errors ORDER BY "
+    "WITH e AS MATERIALIZED (SELECT fqn, (array_agg(op ORDER BY stage))[1] "
+    " AS op, max(CASE status WHEN 'failed' THEN 4 WHEN 'running' THEN 3 "
+    " WHEN 'queued' THEN 2 ELSE 1 END) AS rank, (array_agg(errors ORDER BY "
     " stage DESC) FILTER (WHERE errors IS NOT NULL))[1] AS errors, "
     " (array_agg(last_error ORDER BY stage DESC) FILTER (WHERE last_error "
-    " IS NOT NULL))[1] AS last_error FROM catalog_sync.jobs WHERE run_id = "
-    " $1 GROUP BY fqn), "
-    "a AS (SELECT fqn, jsonb_object_agg(aspect, value) AS aspects FROM "
-    " catalog_sync.aspects WHERE run_id = $1 GROUP BY fqn) "
+    " IS NOT NULL))[1] AS last_error, (array_agg(entity ORDER BY stage))[1] "
+    " AS entity FROM catalog_sync.jobs WHERE run_id = $1 GROUP BY fqn) "
     "SELECT jsonb_build_object('run', to_jsonb(r) - 'pending_watermarks' - "
     " 'owner' - 'lease_until', 'entities', coalesce((SELECT "
     " jsonb_object_agg(e.fqn, jsonb_build_object('status', "
     " (ARRAY['done','queued','running','failed'])[e.rank], 'op', e.op, "
     " 'errors', e.errors, 'last_error', e.last_error, 'aspects', "
-    " coalesce(a.aspects, '{}'))) FROM e LEFT JOIN a USING (fqn)), '{}'))"
-    " ::text FROM catalog_sync.runs r WHERE r.id = $1";
+    " coalesce((SELECT jsonb_object_agg(a.aspect, a.value) FROM "
+    " catalog_sync.aspects a WHERE a.fqn = e.fqn AND a.run_id = $1), '{}') "
+    " || CASE WHEN e.entity IS NULL THEN '{}' ELSE jsonb_build_object("
+    " 'table', e.entity) END)) FROM e), '{}'))::text FROM catalog_sync.runs "
+    " r WHERE r.id = $1";
+
+/* Failed entities of a run, for `once` without --report: cheap even for
+ * a large run, unlike the whole report. */
+int queue_run_failures(PGconn *c, int64_t run_id, json_t **out, char *err,
+                       size_t errlen)
+{
+    char id[24];
+    fmt_i64(id, sizeof id, run_id);
+    const char *p[] = {id};
+    int rc = get_json(
+        c,
+        "SELECT coalesce(jsonb_agg(jsonb_build_object('fqn', fqn, 'errors', "
+        " errors, 'last_error', last_error) ORDER BY fqn), '[]')::text FROM "
+        " (SELECT DISTINCT ON (fqn) fqn, errors, last_error FROM "
+        " catalog_sync.jobs WHERE run_id = $1 AND status = 'failed' ORDER BY "
+        " fqn, stage DESC) f",
+        1, p, "run failures", out, err, errlen);
+    return rc < 0 ? -1 : 0;
+}
 
 /* Report material as a new reference.  0, or -1 (also for an unknown
  * run). */

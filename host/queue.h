@@ -171,10 +171,16 @@ int queue_get_run(PGconn *c, int64_t run_id, struct run_row *out, char *err,
 int queue_list_runs(PGconn *c, int limit, struct run_row **rows, size_t *n,
                     char *err, size_t errlen);
 void queue_run_row_clear(struct run_row *r);
+/* The run's failed entities: [{"fqn", "errors", "last_error"}].  New
+ * reference. */
+int queue_run_failures(PGconn *c, int64_t run_id, json_t **out, char *err,
+                       size_t errlen);
 /* The newest active run's id, or 0. */
 int queue_active_run(PGconn *c, int64_t *run_id, char *err, size_t errlen);
-/* Report material: {"entities": {fqn: {"status":..,"errors":..,
- * "aspects": {name: value}}}} for the run's entities. New reference. */
+/* Report material: {"run": {...}, "entities": {fqn: {"status":..,"op":..,
+ * "errors":.., "last_error":.., "aspects": {name: value}}}} for the run's
+ * entities; the `table` aspect comes from the job (it is persisted as an
+ * aspect only when a batch pass needs it).  New reference. */
 int queue_run_report(PGconn *c, int64_t run_id, json_t **out, char *err,
                      size_t errlen);
 

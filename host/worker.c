@@ -36,6 +36,7 @@ struct worker {
     atomic_bool stopping;
     char owner_prefix[128];
     int first_job_stage;
+    bool persist_table; /* a batch pass reads `table` from the state store */
     int n_threads;
     pthread_t *threads;
     struct thread_res *res;
@@ -299,12 +300,13 @@ static int load_persisted_inputs(struct worker *w, struct thread_res *tr,
 }
 
 /* The non-raw aspects this job persists: what the stage's passes produced,
- * plus the entity itself at the first stage (batch passes read it). */
+ * plus the entity itself at the first stage when a batch pass reads it
+ * (otherwise it stays in the job row, where reports find it). */
 static json_t *aspects_to_persist(struct worker *w, const struct job *job,
                                   json_t *aspects, json_t *passes)
 {
     json_t *out = json_object();
-    if (job->stage == w->first_job_stage && job->entity)
+    if (w->persist_table && job->stage == w->first_job_stage && job->entity)
         json_object_set(out, "table", job->entity);
     const struct plan_stage *st = &w->plan->stages[job->stage];
     for (size_t s = st->first_step; s < st->first_step + st->n_steps; s++) {
@@ -739,7 +741,9 @@ static void main_loop(struct worker *w)
             woke = true;
         }
         struct pollfd pfd = {.fd = w->opts.control_fd, .events = POLLIN};
-        int rc = poll(&pfd, w->opts.control_fd >= 0 ? 1 : 0, 500);
+        /* While draining, look often for the last pool thread leaving. */
+        int timeout = atomic_load(&w->stopping) ? 20 : 500;
+        int rc = poll(&pfd, w->opts.control_fd >= 0 ? 1 : 0, timeout);
         if (got_term)
             atomic_store(&w->stopping, true);
         if (rc > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
@@ -816,6 +820,11 @@ static int worker_setup(struct worker *w, char *err, size_t errlen)
     w->first_job_stage =
         w->plan->n_stages > 1 && w->plan->stages[1].kind == STAGE_ENTITY ? 1
                                                                          : 0;
+    for (size_t i = 0; i < w->plan->n_steps; i++)
+        for (size_t j = 0; j < w->plan->steps[i].n_inputs; j++)
+            if (w->plan->stages[w->plan->steps[i].stage].kind == STAGE_BATCH &&
+                strcmp(w->plan->steps[i].inputs[j].aspect, "table") == 0)
+                w->persist_table = true;
     if (thread_res_open(w, &w->res[0], "main", err, errlen) != 0)
         return -1;
     for (size_t i = 0; i < w->plan->n_steps; i++)

@@ -81,23 +81,70 @@ static int by_count_desc(const void *a, const void *b)
     return strcmp(x->value, y->value);
 }
 
-struct vcount **counter_sorted(const struct counter *c, size_t *n)
+/* Order of a min-heap on "how good an entry is": the root is the worst
+ * of the kept entries, the one a better candidate replaces. */
+static int worse(const struct vcount *x, const struct vcount *y)
+{
+    const struct vcount *const px = x, *const py = y;
+    return by_count_desc(&px, &py) > 0;
+}
+
+static void sift_down(struct vcount **h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t w = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && worse(h[l], h[w]))
+            w = l;
+        if (r < n && worse(h[r], h[w]))
+            w = r;
+        if (w == i)
+            return;
+        struct vcount *t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+
+static void sift_up(struct vcount **h, size_t i)
+{
+    while (i > 0 && worse(h[i], h[(i - 1) / 2])) {
+        struct vcount *t = h[i];
+        h[i] = h[(i - 1) / 2];
+        h[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+/* Keeps the k best entries in a bounded heap, O(n log k), instead of
+ * sorting every distinct value of a column to report ten of them. */
+struct vcount **counter_top(const struct counter *c, size_t k, size_t *n)
 {
     *n = 0;
-    if (c->used == 0)
+    if (c->used == 0 || k == 0)
         return NULL;
-    struct vcount **v = malloc(c->used * sizeof *v);
-    if (!v) {
+    size_t cap = k < c->used ? k : c->used;
+    struct vcount **h = malloc(cap * sizeof *h);
+    if (!h) {
         *n = SIZE_MAX;
         return NULL;
     }
-    size_t k = 0;
-    for (size_t i = 0; i < c->cap; i++)
-        if (c->slots[i].value)
-            v[k++] = &c->slots[i];
-    qsort(v, k, sizeof *v, by_count_desc);
-    *n = k;
-    return v;
+    size_t m = 0;
+    for (size_t i = 0; i < c->cap; i++) {
+        struct vcount *s = &c->slots[i];
+        if (!s->value)
+            continue;
+        if (m < cap) {
+            h[m] = s;
+            sift_up(h, m++);
+        } else if (worse(h[0], s)) {
+            h[0] = s;
+            sift_down(h, m, 0);
+        }
+    }
+    qsort(h, m, sizeof *h, by_count_desc);
+    *n = m;
+    return h;
 }
 
 void counter_free(struct counter *c)

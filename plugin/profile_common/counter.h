@@ -22,10 +22,11 @@ struct counter {
 int counter_init(struct counter *c, size_t expected, int owns);
 /* Counts one occurrence of v; returns 0 or -1 on allocation failure. */
 int counter_add(struct counter *c, const char *v);
-/* A malloc'd array of pointers to the used slots, most frequent first
- * (ties: byte order of the value); *n receives its length.  NULL with
- * *n == 0 when empty; NULL with *n == SIZE_MAX on allocation failure. */
-struct vcount **counter_sorted(const struct counter *c, size_t *n);
+/* A malloc'd array of pointers to the k most frequent slots, most
+ * frequent first (ties: byte order of the value); *n receives its length
+ * (at most k).  NULL with *n == 0 when empty; NULL with *n == SIZE_MAX on
+ * allocation failure. */
+struct vcount **counter_top(const struct counter *c, size_t k, size_t *n);
 void counter_free(struct counter *c);
 
 #endif

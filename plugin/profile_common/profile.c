@@ -126,13 +126,13 @@ static json_t *hashed_top(const struct col_stats *s, size_t k,
                           const uint8_t key[16])
 {
     size_t n;
-    struct vcount **v = counter_sorted(&s->values, &n);
+    struct vcount **v = counter_top(&s->values, k, &n);
     json_t *arr = json_array();
     if (n == SIZE_MAX || !arr) {
         json_decref(arr);
         return NULL;
     }
-    for (size_t i = 0; i < n && i < k; i++) {
+    for (size_t i = 0; i < n; i++) {
         char hex[17];
         uint64_t h = prof_siphash24(key, v[i]->value, strlen(v[i]->value));
         snprintf(hex, sizeof hex, "%016" PRIx64, h);
@@ -153,13 +153,13 @@ static json_t *readable_top(const struct counter *c, size_t k,
                             const char *label)
 {
     size_t n;
-    struct vcount **v = counter_sorted(c, &n);
+    struct vcount **v = counter_top(c, k, &n);
     json_t *arr = json_array();
     if (n == SIZE_MAX || !arr) {
         json_decref(arr);
         return NULL;
     }
-    for (size_t i = 0; i < n && i < k; i++) {
+    for (size_t i = 0; i < n; i++) {
         json_t *e = json_object();
         if (set_new(e, label, prof_json_string(v[i]->value)) != 0 ||
             set_new(e, "count", json_integer((json_int_t)v[i]->count)) != 0 ||

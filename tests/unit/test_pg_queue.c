@@ -851,7 +851,9 @@ static void test_advance_flow_and_report(void **state)
                         "done");
     assert_string_equal(json_string_value(json_object_get(t0, "op")), "upsert");
     json_t *asp = json_object_get(t0, "aspects");
-    assert_int_equal(json_object_size(asp), 3); /* s0, s1, s3 */
+    /* s0, s1, s3, and `table` from the job row */
+    assert_int_equal(json_object_size(asp), 4);
+    assert_true(json_is_object(json_object_get(asp, "table")));
     assert_int_equal(json_integer_value(json_object_get(asp, "s3")), 3);
     assert_string_equal(json_string_value(json_object_get(t1, "status")),
                         "failed");
@@ -860,6 +862,17 @@ static void test_advance_flow_and_report(void **state)
         "boom");
     json_decref(rep);
     assert_int_equal(queue_run_report(c, 9999, &rep, err, sizeof err), -1);
+    /* The failures alone, as `once` without --report reads them. */
+    json_t *fails = NULL;
+    assert_int_equal(queue_run_failures(c, run_id, &fails, err, sizeof err), 0);
+    assert_int_equal(json_array_size(fails), 1);
+    json_t *f0 = json_array_get(fails, 0);
+    assert_string_equal(json_string_value(json_object_get(f0, "fqn")),
+                        "db.public.t1");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(f0, "errors"), "p")),
+        "boom");
+    json_decref(fails);
     json_decref(old);
     json_decref(wm);
     PQfinish(c);
