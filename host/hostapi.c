@@ -296,6 +296,24 @@ static void h_metric_observe(cs_ctx *ctx, const char *name, double value)
                     "Observation reported by a pass", value);
 }
 
+/* Raw aspects live only within one stage: wanted when a later step of the
+ * same stage reads it.  Everything else is persisted, hence wanted. */
+static int h_aspect_wanted(cs_ctx *ctx, const char *aspect)
+{
+    if (!ctx || !aspect || !manifest_aspect_is_raw(ctx->env->manifest, aspect))
+        return 1;
+    const struct plan *p = ctx->env->plan;
+    if (!p)
+        return 1;
+    const struct plan_stage *st = &p->stages[ctx->pi->step->stage];
+    size_t self = (size_t)(ctx->pi->step - p->steps);
+    for (size_t i = self + 1; i < st->first_step + st->n_steps; i++)
+        for (size_t j = 0; j < p->steps[i].n_inputs; j++)
+            if (strcmp(p->steps[i].inputs[j].aspect, aspect) == 0)
+                return 1;
+    return 0;
+}
+
 static int h_should_stop(cs_ctx *ctx)
 {
     return ctx && atomic_load(ctx->env->stopping);
@@ -395,6 +413,7 @@ static const cs_host_api base_table = {
     .sql_free = sql_result_free,
     .http = h_http,
     .http_response_free = http_response_clear,
+    .aspect_wanted = h_aspect_wanted,
 };
 
 void hostapi_fill_table(struct pass_instance *pi)

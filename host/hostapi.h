@@ -50,6 +50,7 @@ struct thread_res {
 /* What the host knows about the running worker, for host calls. */
 struct host_env {
     const struct manifest *manifest;
+    const struct plan *plan;
     struct metrics *metrics;
     atomic_bool *stopping;
 };

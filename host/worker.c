@@ -816,7 +816,7 @@ static int worker_setup(struct worker *w, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    w->env = (struct host_env){w->m, w->metrics, &w->stopping};
+    w->env = (struct host_env){w->m, w->plan, w->metrics, &w->stopping};
     w->first_job_stage =
         w->plan->n_stages > 1 && w->plan->stages[1].kind == STAGE_ENTITY ? 1
                                                                          : 0;

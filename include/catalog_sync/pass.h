@@ -244,6 +244,14 @@ struct cs_host_api {
     int (*http)(cs_ctx *ctx, const cs_http_request *req,
                 cs_http_response *resp);
     void (*http_response_free)(cs_http_response *resp);
+
+    /* Whether producing output `aspect` for the current entity serves any
+     * purpose: 1 for a persisted (non-raw) aspect or a raw one that a later
+     * pass of the plan consumes, 0 when nothing would read it.  A pass may
+     * skip computing an unwanted output (a raw sample nobody inspects is
+     * costly to build); putting it anyway is allowed.  Check with
+     * CS_HOST_HAS(host, aspect_wanted). */
+    int (*aspect_wanted)(cs_ctx *ctx, const char *aspect);
 };
 
 /* The descriptor a pass returns from cs_pass_entry().  Static storage. */

@@ -212,27 +212,6 @@ static json_t *profile_column(const prof_table *t, size_t col,
     return c;
 }
 
-json_t *prof_profile_columns(const prof_table *t, const prof_options *o)
-{
-    json_t *cols = json_object();
-    if (!cols)
-        return NULL;
-    for (size_t col = 0; col < prof_table_ncols(t); col++) {
-        struct col_stats s;
-        if (stats_compute(t, col, 1, &s) != 0) {
-            json_decref(cols);
-            return NULL;
-        }
-        json_t *c = profile_column(t, col, &s, o);
-        stats_free(&s);
-        if (set_new(cols, prof_table_colname(t, col), c) != 0) {
-            json_decref(cols);
-            return NULL;
-        }
-    }
-    return cols;
-}
-
 static json_t *sample_stats(const struct col_stats *s, size_t top_k)
 {
     json_t *c = json_object();
@@ -284,28 +263,64 @@ static json_t *sample_rows(const prof_table *t)
     return rows;
 }
 
-json_t *prof_sample_json(const prof_table *t, size_t top_k)
+/* One column's statistics feed both aspects, computed once. */
+static int add_column(const prof_table *t, size_t col, const prof_options *o,
+                      json_t *cols, json_t *stats)
 {
-    json_t *stats = json_object();
+    struct col_stats s;
+    if (stats_compute(t, col, cols != NULL, &s) != 0)
+        return -1;
+    const char *name = prof_table_colname(t, col);
+    int err = cols && set_new(cols, name, profile_column(t, col, &s, o)) != 0;
+    err =
+        err || (stats && set_new(stats, name, sample_stats(&s, o->top_k)) != 0);
+    stats_free(&s);
+    return err ? -1 : 0;
+}
+
+static json_t *sample_of(const prof_table *t, json_t *stats)
+{
     json_t *out = json_object();
-    int err = !stats || !out;
-    for (size_t col = 0; !err && col < prof_table_ncols(t); col++) {
-        struct col_stats s;
-        if (stats_compute(t, col, 0, &s) != 0) {
-            err = 1;
-            break;
-        }
-        err = set_new(stats, prof_table_colname(t, col),
-                      sample_stats(&s, top_k)) != 0;
-        stats_free(&s);
-    }
-    err = err || set_new(out, "columns", sample_columns(t)) ||
-          set_new(out, "rows", sample_rows(t));
-    if (err || json_object_set_new(out, "columnsStats", stats) != 0) {
+    if (!out || set_new(out, "columns", sample_columns(t)) ||
+        set_new(out, "rows", sample_rows(t)) ||
+        json_object_set(out, "columnsStats", stats) != 0) {
         json_decref(out);
-        if (err)
-            json_decref(stats);
         return NULL;
     }
     return out;
+}
+
+int prof_profile_and_sample(const prof_table *t, const prof_options *o,
+                            json_t **columns, json_t **sample)
+{
+    json_t *cols = columns ? json_object() : NULL;
+    json_t *stats = sample ? json_object() : NULL;
+    int err = (columns && !cols) || (sample && !stats);
+    for (size_t col = 0; !err && col < prof_table_ncols(t); col++)
+        err = add_column(t, col, o, cols, stats) != 0;
+    json_t *smp = !err && sample ? sample_of(t, stats) : NULL;
+    json_decref(stats);
+    if (err || (sample && !smp)) {
+        json_decref(cols);
+        json_decref(smp);
+        return -1;
+    }
+    if (columns)
+        *columns = cols;
+    if (sample)
+        *sample = smp;
+    return 0;
+}
+
+json_t *prof_profile_columns(const prof_table *t, const prof_options *o)
+{
+    json_t *cols = NULL;
+    return prof_profile_and_sample(t, o, &cols, NULL) == 0 ? cols : NULL;
+}
+
+json_t *prof_sample_json(const prof_table *t, size_t top_k)
+{
+    prof_options o = {.top_k = top_k};
+    json_t *smp = NULL;
+    return prof_profile_and_sample(t, &o, NULL, &smp) == 0 ? smp : NULL;
 }

@@ -101,6 +101,13 @@ json_t *prof_profile_columns(const prof_table *t, const prof_options *o);
  * New reference, NULL on allocation failure. */
 json_t *prof_sample_json(const prof_table *t, size_t top_k);
 
+/* Both at once, each column's statistics computed once: *columns as
+ * prof_profile_columns, *sample as prof_sample_json (with o->top_k).
+ * Either pointer may be NULL to skip that document.  0, or -1 on
+ * allocation failure (nothing returned). */
+int prof_profile_and_sample(const prof_table *t, const prof_options *o,
+                            json_t **columns, json_t **sample);
+
 /* A JSON string of `s`, with invalid UTF-8 bytes replaced by '?'. */
 json_t *prof_json_string(const char *s);
 

@@ -11,6 +11,7 @@
 
 #include <catalog_sync/pass.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,12 +244,12 @@ static json_t *row_count(const struct prof_state *s, const struct target *t,
     return json_integer((json_int_t)llround(est));
 }
 
+/* The profile aspect around its columns (stolen). */
 static json_t *profile_json(const struct prof_state *s, const struct target *t,
-                            const prof_table *pt, int sampled)
+                            const prof_table *pt, int sampled, json_t *cols)
 {
     const char *source = NULL;
     json_t *count = row_count(s, t, sampled, prof_table_nrows(pt), &source);
-    json_t *cols = prof_profile_columns(pt, &s->opts);
     if (!count || !cols) {
         json_decref(count);
         json_decref(cols);
@@ -299,11 +300,17 @@ static int sample_and_put(struct prof_state *s, cs_ctx *ctx,
     }
     prof_table *pt = to_table(h, r);
     h->sql_free(r);
-    json_t *profile = pt ? profile_json(s, t, pt, sampled) : NULL;
-    json_t *sample = pt ? prof_sample_json(pt, s->opts.top_k) : NULL;
+    /* Building the raw sample is most of the pass's own cost: skip it
+     * when no pass of the plan reads it. */
+    bool want_sample =
+        !CS_HOST_HAS(h, aspect_wanted) || h->aspect_wanted(ctx, "sample");
+    json_t *cols = NULL, *sample = NULL, *profile = NULL;
+    if (pt && prof_profile_and_sample(pt, &s->opts, &cols,
+                                      want_sample ? &sample : NULL) == 0)
+        profile = profile_json(s, t, pt, sampled, cols);
     size_t nrows = pt ? prof_table_nrows(pt) : 0;
     prof_table_free(pt);
-    if (!profile || !sample) {
+    if (!profile || (want_sample && !sample)) {
         json_decref(profile);
         json_decref(sample);
         h->set_error(ctx, "%s.%s: out of memory while profiling", t->schema,
@@ -312,7 +319,7 @@ static int sample_and_put(struct prof_state *s, cs_ctx *ctx,
     }
     h->metric_add(ctx, "rows_sampled", (double)nrows);
     rc = h->aspect_put(ctx, "profile", profile);
-    if (rc == CS_OK)
+    if (rc == CS_OK && want_sample)
         rc = h->aspect_put(ctx, "sample", sample);
     else
         json_decref(sample);

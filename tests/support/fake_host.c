@@ -29,6 +29,7 @@ struct fake_host {
     size_t logs_len;
     char error[512];
     char last_error[512];
+    json_t *unwanted; /* aspects aspect_wanted() answers 0 for */
 };
 
 const cs_pass_desc *fake_host_load_pass(const char *name)
@@ -256,6 +257,19 @@ static void f_sql_free(cs_sql_result *r)
     free(r);
 }
 
+static int f_aspect_wanted(cs_ctx *ctx, const char *aspect)
+{
+    json_t *u = ctx->fh->unwanted;
+    size_t i;
+    json_t *v;
+    json_array_foreach(u, i, v)
+    {
+        if (strcmp(json_string_value(v), aspect) == 0)
+            return 0;
+    }
+    return 1;
+}
+
 static void fill_api(cs_host_api *a)
 {
     *a = (cs_host_api){
@@ -284,6 +298,7 @@ static void fill_api(cs_host_api *a)
         .sql_coltype = f_sql_coltype,
         .sql_value = f_sql_value,
         .sql_free = f_sql_free,
+        .aspect_wanted = f_aspect_wanted,
     };
 }
 
@@ -338,6 +353,7 @@ void fake_host_free(fake_host *fh)
     if (!fh)
         return;
     json_decref(fh->config);
+    json_decref(fh->unwanted);
     json_decref(fh->sql);
     json_decref(fh->entity);
     json_decref(fh->committed);
@@ -373,6 +389,13 @@ int fake_host_add_sql(fake_host *fh, const char *needle, const char *result)
 void fake_host_clear_sql(fake_host *fh)
 {
     json_array_clear(fh->sql);
+}
+
+void fake_host_set_unwanted(fake_host *fh, const char *aspect)
+{
+    if (!fh->unwanted)
+        fh->unwanted = json_array();
+    json_array_append_new(fh->unwanted, json_string(aspect));
 }
 
 void fake_host_drop_network(fake_host *fh)

@@ -35,6 +35,9 @@ cs_ctx *fake_host_ctx(fake_host *fh);
 int fake_host_add_sql(fake_host *fh, const char *needle, const char *result);
 /* Removes every canned SQL result. */
 void fake_host_clear_sql(fake_host *fh);
+/* Makes aspect_wanted() answer 0 for `aspect`, as for a raw output no
+ * later pass reads. */
+void fake_host_set_unwanted(fake_host *fh, const char *aspect);
 /* Hides the network functions (sql_query, http), as for a raw consumer. */
 void fake_host_drop_network(fake_host *fh);
 

@@ -72,7 +72,8 @@ static int setup(void **state)
     f->api = &f->pi.api;
     f->metrics = metrics_new();
     atomic_init(&f->stopping, false);
-    f->env = (struct host_env){f->m, f->metrics, &f->stopping};
+    f->env = (struct host_env){
+        .manifest = f->m, .metrics = f->metrics, .stopping = &f->stopping};
     /* No retries: a refused connection must fail at once. */
     struct http_client_options o = {.default_max_retries = 0};
     f->tr.http = http_client_new(f->m->egress, f->m->n_egress, &o);
@@ -550,6 +551,50 @@ static double refused(struct fixture *f, const char *kind)
 
 /* A raw consumer never gets the functions, but if it kept a pointer from
  * some other table, the functions themselves refuse too. */
+/* aspect_wanted() for the producer of a raw `sample`, in a plan where a
+ * later pass reads it or not; a persisted aspect is always wanted. */
+static int wanted_in_plan(const char *consumer, const char *aspect)
+{
+    char text[1024], err[1024];
+    snprintf(text, sizeof text,
+             "state: dbname=x\n"
+             "passes:\n"
+             "  - {name: src, plugin: s, kind: source, outputs: [table]}\n"
+             "  - {name: prof, plugin: p, kind: entity, inputs: [table],\n"
+             "     outputs: [sample, profile]}\n"
+             "%s",
+             consumer);
+    struct manifest *m = NULL;
+    struct plan *p = NULL;
+    assert_int_equal(
+        manifest_load_buffer("w.yaml", text, strlen(text), &m, err, sizeof err),
+        0);
+    assert_int_equal(plan_build(m, &p, err, sizeof err), 0);
+    struct pass_instance pi = {.step = &p->steps[plan_find_step(p, "prof")],
+                               .name = "prof"};
+    hostapi_fill_table(&pi);
+    struct host_env env = {.manifest = m, .plan = p};
+    struct thread_res tr = {0};
+    cs_ctx ctx;
+    hostapi_ctx_init(&ctx, CTX_ENTITY, &pi, &tr, &env);
+    assert_true(CS_HOST_HAS(&pi.api, aspect_wanted));
+    int wanted = pi.api.aspect_wanted(&ctx, aspect);
+    plan_free(p);
+    manifest_free(m);
+    return wanted;
+}
+
+static void test_aspect_wanted_follows_the_plan(void **state)
+{
+    (void)state;
+    const char *reader = "  - {name: pii, plugin: q, kind: entity,\n"
+                         "     inputs: [table, sample], outputs: [pii]}\n";
+    assert_int_equal(wanted_in_plan(reader, "sample"), 1);
+    assert_int_equal(wanted_in_plan("", "sample"), 0);
+    /* Not raw: persisted, so always worth producing. */
+    assert_int_equal(wanted_in_plan("", "profile"), 1);
+}
+
 static void test_network_denied_on_no_network_step(void **state)
 {
     struct fixture *f = *state;
@@ -679,6 +724,7 @@ int main(void)
         T(test_metric_names_validated),
         T(test_metric_add_and_observe_recorded),
         T(test_metric_long_names_not_truncated),
+        cmocka_unit_test(test_aspect_wanted_follows_the_plan),
         T(test_network_denied_on_no_network_step),
         T(test_http_egress_refused_counted_and_logged),
         T(test_sql_egress_refused_counted),

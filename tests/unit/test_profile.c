@@ -288,6 +288,29 @@ static void test_sample_json(void **state)
     prof_table_free(t);
 }
 
+/* Computing both aspects in one pass gives exactly what the two separate
+ * calls give. */
+static void test_profile_and_sample_together(void **state)
+{
+    (void)state;
+    prof_table *t = build_table();
+    json_t *cols = NULL, *smp = NULL;
+    assert_int_equal(prof_profile_and_sample(t, &opts, &cols, &smp), 0);
+    json_t *cols1 = prof_profile_columns(t, &opts);
+    json_t *smp1 = prof_sample_json(t, opts.top_k);
+    assert_true(json_equal(cols, cols1));
+    assert_true(json_equal(smp, smp1));
+    json_t *only = NULL;
+    assert_int_equal(prof_profile_and_sample(t, &opts, &only, NULL), 0);
+    assert_true(json_equal(only, cols1));
+    json_decref(cols);
+    json_decref(smp);
+    json_decref(cols1);
+    json_decref(smp1);
+    json_decref(only);
+    prof_table_free(t);
+}
+
 static void test_empty_table(void **state)
 {
     (void)state;
@@ -316,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_profile_holds_no_text_value),
         cmocka_unit_test(test_hashes_keyed),
         cmocka_unit_test(test_sample_json),
+        cmocka_unit_test(test_profile_and_sample_together),
         cmocka_unit_test(test_empty_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

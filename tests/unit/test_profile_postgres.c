@@ -103,6 +103,29 @@ static void test_small_table_read_whole(void **state)
     stop(&f);
 }
 
+/* When no later pass reads the raw sample, the pass skips building it;
+ * the profile is the same either way. */
+static void test_unwanted_sample_not_built(void **state)
+{
+    (void)state;
+    struct fixture f;
+    start(&f, NULL, "\"customers\"", "3", "1");
+    assert_int_equal(process(&f), CS_OK);
+    assert_non_null(json_object_get(fake_host_puts(f.fh), "sample"));
+    char *with = json_dumps(profile(&f), JSON_SORT_KEYS);
+    stop(&f);
+
+    start(&f, NULL, "\"customers\"", "3", "1");
+    fake_host_set_unwanted(f.fh, "sample");
+    assert_int_equal(process(&f), CS_OK);
+    assert_null(json_object_get(fake_host_puts(f.fh), "sample"));
+    char *without = json_dumps(profile(&f), JSON_SORT_KEYS);
+    assert_string_equal(with, without);
+    free(with);
+    free(without);
+    stop(&f);
+}
+
 static void test_large_table_sampled(void **state)
 {
     (void)state;
@@ -203,6 +226,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_table_read_whole),
+        cmocka_unit_test(test_unwanted_sample_not_built),
         cmocka_unit_test(test_large_table_sampled),
         cmocka_unit_test(test_unanalyzed_estimated),
         cmocka_unit_test(test_identifier_quoting),
