@@ -45,8 +45,8 @@ static void load_all(const struct manifest *m, const struct plan *p, FILE *out)
         if (rc == 0)
             rc = loader_check_declarations(m, mp, &lp.desc, err, sizeof err);
         if (rc == 0)
-            rc = loader_validate_config(mp->name, lp.desc.options, mp->config,
-                                        &cfg, err, sizeof err);
+            rc = loader_validate_pass_config(m, mp, lp.desc.options, &cfg, err,
+                                             sizeof err);
         json_t *res = json_pack("{s:s,s:s,s:b}", "pass", mp->name, "path",
                                 mp->plugin_path, "ok", rc == 0);
         if (rc != 0)

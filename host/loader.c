@@ -302,3 +302,19 @@ int loader_validate_config(const char *pass_name, const cs_option_decl *opts,
     *out = copy;
     return 0;
 }
+
+int loader_validate_pass_config(const struct manifest *m,
+                                const struct mf_pass *mp,
+                                const cs_option_decl *opts, json_t **out,
+                                char *err, size_t errlen)
+{
+    char why[1024];
+    if (loader_validate_config(mp->name, opts, mp->config, out, why,
+                               sizeof why) == 0)
+        return 0;
+    const struct mf_pos *at = mp->pos_config.line ? &mp->pos_config : &mp->pos;
+    size_t index = (size_t)(mp - m->passes);
+    snprintf(err, errlen, "%s:%d:%d: passes[%zu].config: %s", m->path, at->line,
+             at->col, index, why);
+    return -1;
+}

@@ -36,5 +36,11 @@ int loader_check_declarations(const struct manifest *m,
 int loader_validate_config(const char *pass_name, const cs_option_decl *opts,
                            const json_t *config, json_t **out, char *err,
                            size_t errlen);
+/* The same for a manifest entry, the message prefixed with the position of
+ * its `config` ("m.yaml:14:7: passes[1].config: pass `x`: ..."). */
+int loader_validate_pass_config(const struct manifest *m,
+                                const struct mf_pass *mp,
+                                const cs_option_decl *opts, json_t **out,
+                                char *err, size_t errlen);
 
 #endif

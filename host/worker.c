@@ -140,8 +140,8 @@ static int load_pass(struct worker *w, size_t i, struct thread_res *tr,
     if (loader_open(mp->name, mp->plugin_path, &pi->plugin, err, errlen) != 0 ||
         loader_check_declarations(w->m, mp, &pi->plugin.desc, err, errlen) !=
             0 ||
-        loader_validate_config(mp->name, pi->plugin.desc.options, mp->config,
-                               &pi->config, err, errlen) != 0)
+        loader_validate_pass_config(w->m, mp, pi->plugin.desc.options,
+                                    &pi->config, err, errlen) != 0)
         return -1;
     hostapi_fill_table(pi);
     return init_pass(w, pi, tr, err, errlen);

@@ -300,6 +300,9 @@ def test_check_load_refuses_unknown_config_key():
     assert p.returncode == 1, p.stdout
     fail = [l for l in p.stdout.splitlines() if "FAIL" in l]
     assert len(fail) == 1 and "pass `profile`" in fail[0] and "sampel_rows" in fail[0], p.stdout
+    # Like every manifest error, it says where: file:line:column and field.
+    assert re.search(r"config\.json:\d+:\d+: passes\[1\]\.config: pass `profile`: "
+                     r"config\.sampel_rows is not an option", fail[0]), fail[0]
     doc = json.loads(check("-m", path, "--load", "--json").stdout)
     assert doc["valid"] is False
     bad = [r for r in doc["plugins"] if not r["ok"]]
