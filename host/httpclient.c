@@ -338,20 +338,8 @@ static void sleep_ms(long ms)
 
 /* ---- the request -------------------------------------------------------- */
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        char raw[1024];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(raw, sizeof raw, fmt, ap);
-        va_end(ap);
-        log_redact(raw, err, errlen); /* URLs may carry user:pass@ */
-    }
-    return code;
-}
+/* Errors may quote a URL with user:pass@: they are redacted. */
+#define fail(err, errlen, code, ...) log_redactf(err, errlen, code, __VA_ARGS__)
 
 /* The URL as shown in messages: without query string or fragment, which
  * often carry API keys. */

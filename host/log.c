@@ -623,3 +623,16 @@ void log_event(enum log_level level, const char *pass, const char *entity,
     log_eventv(level, pass, entity, fmt, ap);
     va_end(ap);
 }
+
+int log_redactf(char *out, unsigned long outlen, int code, const char *fmt, ...)
+{
+    if (!out || !outlen)
+        return code;
+    char raw[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    log_redact(raw, out, outlen);
+    return code;
+}

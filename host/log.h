@@ -32,6 +32,12 @@ void log_add_secret(const char *secret);
  * URLs.  Exposed for tests and for printing DSNs. */
 void log_redact(const char *in, char *out, unsigned long outlen);
 
+/* Formats a message into out (NUL-terminated, truncated to outlen) and
+ * redacts it as log_redact does: for error texts that may quote a DSN or
+ * a URL.  Returns `code`, so callers can `return log_redactf(...)`. */
+int log_redactf(char *out, unsigned long outlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* pass and entity may be NULL. */
 void log_event(enum log_level level, const char *pass, const char *entity,
                const char *fmt, ...) __attribute__((format(printf, 4, 5)));

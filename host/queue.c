@@ -193,20 +193,32 @@ static PGresult *exec_prepared(PGconn *c, const char *name, const char *sql,
     return NULL;
 }
 
+/* Runs a statement expected to return at most one row: 1 with the first
+ * column in *out (may be NULL), 0 for no row, -1 with err. */
+static int exec_one_i64(PGconn *c, const char *sql, int n, const char *const *p,
+                        int64_t *out, char *err, size_t errlen)
+{
+    PGresult *r = state_exec(c, sql, n, p, err, errlen);
+    if (!r)
+        return -1;
+    int got = PQntuples(r) >= 1;
+    if (out)
+        *out = got ? col_i64(r, 0, 0) : 0;
+    PQclear(r);
+    return got;
+}
+
 /* ---- runs ------------------------------------------------------------- */
 
 /* The newest active run, 0 when none. */
 int queue_active_run(PGconn *c, int64_t *run_id, char *err, size_t errlen)
 {
-    PGresult *r = state_exec(c,
-                             "SELECT id FROM catalog_sync.runs WHERE status "
-                             "IN " ACTIVE_STATUSES " ORDER BY id DESC LIMIT 1",
-                             0, NULL, err, errlen);
-    if (!r)
-        return -1;
-    *run_id = PQntuples(r) ? col_i64(r, 0, 0) : 0;
-    PQclear(r);
-    return 0;
+    return exec_one_i64(c,
+                        "SELECT id FROM catalog_sync.runs WHERE status "
+                        "IN " ACTIVE_STATUSES " ORDER BY id DESC LIMIT 1",
+                        0, NULL, run_id, err, errlen) < 0
+               ? -1
+               : 0;
 }
 
 /*
@@ -223,17 +235,14 @@ int queue_create_run(PGconn *c, const char *trigger, const char *requested_by,
     snprintf(gen, sizeof gen, "%d", generation);
     const char *p[] = {trigger ? trigger : "manual", requested_by, gen};
     for (int attempt = 0; attempt < 5; attempt++) {
-        PGresult *r =
-            state_exec(c,
-                       "INSERT INTO catalog_sync.runs (trigger, requested_by, "
-                       "generation) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING "
-                       "RETURNING id",
-                       3, p, err, errlen);
-        if (!r)
+        int got = exec_one_i64(c,
+                               "INSERT INTO catalog_sync.runs (trigger, "
+                               "requested_by, generation) VALUES ($1, $2, $3) "
+                               "ON CONFLICT DO NOTHING RETURNING id",
+                               3, p, run_id, err, errlen);
+        if (got < 0)
             return -1;
-        *created = PQntuples(r) == 1;
-        *run_id = *created ? col_i64(r, 0, 0) : 0;
-        PQclear(r);
+        *created = got == 1;
         if (*created)
             return 0;
         if (queue_active_run(c, run_id, err, errlen) < 0)
@@ -255,7 +264,7 @@ int queue_claim_discovery(PGconn *c, const char *owner, int lease_seconds,
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_seconds);
     const char *p[] = {owner, lease};
-    PGresult *r = state_exec(
+    return exec_one_i64(
         c,
         "UPDATE catalog_sync.runs SET status = 'discovering', owner = $1, "
         "lease_until = now() + make_interval(secs => $2::int), "
@@ -263,13 +272,7 @@ int queue_claim_discovery(PGconn *c, const char *owner, int lease_seconds,
         "WHERE id = (SELECT id FROM catalog_sync.runs WHERE status = "
         "'pending' OR (status = 'discovering' AND lease_until < now()) "
         "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
-        2, p, err, errlen);
-    if (!r)
-        return -1;
-    int got = PQntuples(r) == 1;
-    *run_id = got ? col_i64(r, 0, 0) : 0;
-    PQclear(r);
-    return got;
+        2, p, run_id, err, errlen);
 }
 
 /* The discovered items as one JSON array for json_to_recordset. */
@@ -344,12 +347,7 @@ static int complete_run_tx(PGconn *c, const char *id, char *err, size_t errlen)
 static int lock_run(PGconn *c, const char *sql, int n, const char *const *p,
                     char *err, size_t errlen)
 {
-    PGresult *r = state_exec(c, sql, n, p, err, errlen);
-    if (!r)
-        return -1;
-    int held = PQntuples(r) == 1;
-    PQclear(r);
-    return held;
+    return exec_one_i64(c, sql, n, p, NULL, err, errlen);
 }
 
 /* The body of queue_commit_discovery, inside its transaction. */
@@ -882,18 +880,12 @@ static int lock_for_completion(PGconn *c, const char *id, int64_t *open,
                                char *err, size_t errlen)
 {
     const char *p[] = {id};
-    PGresult *r = state_exec(
+    return exec_one_i64(
         c,
         "SELECT (SELECT count(*) FROM catalog_sync.jobs WHERE run_id = $1 "
         "AND status IN ('queued','running')) FROM catalog_sync.runs WHERE "
         "id = $1 AND status = 'processing' FOR UPDATE",
-        1, p, err, errlen);
-    if (!r)
-        return -1;
-    int held = PQntuples(r) == 1;
-    *open = held ? col_i64(r, 0, 0) : 0;
-    PQclear(r);
-    return held;
+        1, p, open, err, errlen);
 }
 
 /*

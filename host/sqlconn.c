@@ -87,20 +87,19 @@ void sql_pool_free(struct sql_pool *p)
     free(p);
 }
 
+/* Errors may quote a DSN: they are redacted, and kept on one line (libpq
+ * ends its messages with a newline). */
 static int sql_fail(char *err, size_t errlen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int sql_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
-    if (err && errlen) {
-        char raw[1024];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(raw, sizeof raw, fmt, ap);
-        va_end(ap);
-        raw[strcspn(raw, "\n")] = '\0'; /* libpq ends messages with \n */
-        log_redact(raw, err, errlen);
-    }
-    return code;
+    char raw[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    raw[strcspn(raw, "\n")] = '\0';
+    return log_redactf(err, errlen, code, "%s", raw);
 }
 
 static struct sql_slot *find_slot(struct sql_pool *p, const char *name)
