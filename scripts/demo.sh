@@ -34,17 +34,20 @@ echo
 build/catalog-sync once -m manifests/local-postgres.yaml --report .demo/report.json \
   --log-format text 2>.demo/once.log
 echo
-echo "What the run stored (catalog_sync.aspects):"
+echo "What the run stored (catalog_sync.aspects): row counts, and the PII found"
 psql "$CS_STATE_DSN" -P pager=off -c "
   select p.fqn as table,
          (p.value->>'rowCount')::bigint as rows,
-         (select count(*) from jsonb_object_keys(p.value->'columns')) as columns,
-         (select count(*) from jsonb_object_keys(coalesce(g.value->'columns', '{}')))
-           as tagged_columns,
-         coalesce(g.value->'tags', '[]') as table_tags
+         (select string_agg(c.key || '=' || (c.value->>'entity'), ', ' order by c.key)
+            from jsonb_each(coalesce(x.value->'columns', '{}')) c
+           where c.value->>'status' = 'tagged') as pii_columns
     from catalog_sync.aspects p
-    left join catalog_sync.aspects g on g.fqn = p.fqn and g.aspect = 'governance'
+    left join catalog_sync.aspects x on x.fqn = p.fqn and x.aspect = 'pii'
    where p.aspect = 'profile' order by 1"
+echo "Why a column was tagged, e.g. bank.accounts.iban:"
+psql "$CS_STATE_DSN" -At -c "
+  select value->'columns'->'iban'->>'reason' from catalog_sync.aspects
+   where aspect = 'pii' and fqn like '%.bank.accounts'"
 cat <<MSG
 Logs: .demo/once.log   Report: .demo/report.json
 Run it again: nothing changed, so nothing is processed.  To run the daemon

@@ -293,15 +293,18 @@ static const char *const TEMPORAL[] = {"at", "on",        "date",    "time",
                                        "ts", "timestamp", "datetime"};
 /* Qualifiers that make "name" a person's name, or something else's. */
 static const char *const PERSON_QUALIFIER[] = {
-    "customer",     "client",    "contact",  "person",      "employee",
-    "patient",      "member",    "owner",    "holder",      "cardholder",
-    "beneficiary",  "recipient", "sender",   "guest",       "passenger",
-    "student",      "teacher",   "author",   "manager",     "buyer",
-    "seller",       "staff",     "emp",      "father",      "mother",
-    "spouse",       "parent",    "child",    "user",        "kunde",
-    "kunden",       "cliente",   "contacto", "contatto",    "titulaire",
-    "beneficiaire", "personne",  "persona",  "mitarbeiter", "dipendente",
-    "empleado",     "salarie"};
+    "customer",     "client",         "contact",       "person",
+    "employee",     "patient",        "member",        "owner",
+    "holder",       "cardholder",     "beneficiary",   "recipient",
+    "sender",       "guest",          "passenger",     "student",
+    "teacher",      "author",         "manager",       "buyer",
+    "seller",       "staff",          "emp",           "father",
+    "mother",       "spouse",         "parent",        "child",
+    "user",         "kunde",          "kunden",        "cliente",
+    "contacto",     "contatto",       "titulaire",     "beneficiaire",
+    "personne",     "persona",        "mitarbeiter",   "dipendente",
+    "empleado",     "salarie",        "inhaber",       "karteninhaber",
+    "kontoinhaber", "vollstaendiger", "vollstandiger", "voller"};
 static const char *const OTHER_QUALIFIER[] = {
     "product",      "company",      "table",      "file",     "column",
     "host",         "item",         "brand",      "category", "domain",

@@ -179,6 +179,9 @@ static void test_person_name_qualifiers(void **state)
     expect_none("table_name");
     expect_none("file_name");
     expect_signal("street_name", PII_ADDRESS, 0.8);
+    /* German compounds: the holder or the full name of a person. */
+    assert_true(strength_of("karteninhaberName", PII_PERSON_NAME) >= 0.5);
+    assert_true(strength_of("vollstaendigerName", PII_PERSON_NAME) >= 0.5);
 }
 
 static void test_negative_markers(void **state)
