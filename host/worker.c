@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "plan.h"
 #include "queue.h"
+#include "sha256.h"
 #include "sqlconn.h"
 #include "state.h"
 
@@ -37,6 +38,7 @@ struct worker {
     char owner_prefix[128];
     int first_job_stage;
     bool persist_table; /* a batch pass reads `table` from the state store */
+    char plan_fingerprint[65]; /* passes, versions and configs of the plan */
     int n_threads;
     pthread_t *threads;
     struct thread_res *res;
@@ -378,13 +380,39 @@ static bool process_job(struct worker *w, struct thread_res *tr,
 
 /* ---- discovery, batch stages, run completion ---------------------------- */
 
+/* A source's watermark is stored with the fingerprint of the plan that
+ * processed what it covers.  When passes, their versions or their configs
+ * changed since, the source starts over (it sees no watermark), so every
+ * entity meets the new plan: a pass added to the manifest, or a better
+ * recognizer, re-evaluates tables that did not change. */
+static int load_watermark(struct worker *w, struct thread_res *tr,
+                          struct cs_ctx *ctx, char *err, size_t errlen)
+{
+    json_t *stored = NULL;
+    if (queue_get_watermark(tr->state, ctx->pi->name, &stored, err, errlen) < 0)
+        return -1;
+    const char *plan = json_string_value(json_object_get(stored, "plan"));
+    if (plan && strcmp(plan, w->plan_fingerprint) == 0)
+        ctx->watermark = json_incref(json_object_get(stored, "state"));
+    else if (stored)
+        log_event(LOG_INFO, ctx->pi->name, NULL,
+                  "the passes changed since the last run: every entity is "
+                  "discovered again");
+    json_decref(stored);
+    return 0;
+}
+
+static json_t *stamped_watermark(struct worker *w, json_t *state)
+{
+    return json_pack("{s:s,s:O}", "plan", w->plan_fingerprint, "state", state);
+}
+
 static int discover_one(struct worker *w, struct thread_res *tr, size_t si,
                         struct cs_ctx *ctx, char *err, size_t errlen)
 {
     struct pass_instance *pi = &w->passes[si];
     hostapi_ctx_init(ctx, CTX_SOURCE, pi, tr, &w->env);
-    if (queue_get_watermark(tr->state, pi->name, &ctx->watermark, err, errlen) <
-        0)
+    if (load_watermark(w, tr, ctx, err, errlen) != 0)
         return -1;
     double t0 = now_seconds();
     int rc = pi->plugin.desc.discover(pi->state, ctx);
@@ -438,7 +466,8 @@ static void run_discovery(struct worker *w, struct thread_res *tr,
         struct cs_ctx ctx;
         ok = discover_one(w, tr, s, &ctx, err, sizeof err);
         if (ok == 0 && ctx.staged_watermark)
-            json_object_set(staged, w->passes[s].name, ctx.staged_watermark);
+            json_object_set_new(staged, w->passes[s].name,
+                                stamped_watermark(w, ctx.staged_watermark));
         if (ok == 0 && take_items(&ctx, &all, &n) != 0) {
             snprintf(err, sizeof err, "out of memory collecting entities");
             ok = -1;
@@ -793,6 +822,24 @@ static int load_manifest(struct worker *w, char *err, size_t errlen)
     return rc;
 }
 
+/* What decides how entities are processed: each enabled pass's name,
+ * plugin version, kind and validated config, in plan order. */
+static void compute_plan_fingerprint(struct worker *w)
+{
+    json_t *parts = json_array();
+    for (size_t i = 0; i < w->plan->n_steps; i++) {
+        const struct pass_instance *pi = &w->passes[i];
+        json_array_append_new(
+            parts, json_pack("{s:s,s:s?,s:i,s:O}", "name", pi->name, "version",
+                             pi->plugin.desc.version, "kind",
+                             (int)pi->plugin.desc.kind, "config", pi->config));
+    }
+    char *text = json_dumps(parts, JSON_COMPACT | JSON_SORT_KEYS);
+    sha256_hex(text ? text : "", text ? strlen(text) : 0, w->plan_fingerprint);
+    free(text);
+    json_decref(parts);
+}
+
 static int worker_setup(struct worker *w, char *err, size_t errlen)
 {
     if (load_manifest(w, err, errlen) != 0)
@@ -830,6 +877,7 @@ static int worker_setup(struct worker *w, char *err, size_t errlen)
     for (size_t i = 0; i < w->plan->n_steps; i++)
         if (load_pass(w, i, &w->res[0], err, errlen) != 0)
             return -1;
+    compute_plan_fingerprint(w);
     return 0;
 }
 

@@ -95,6 +95,23 @@ def test_dropping_a_table_is_noticed():
     assert left == 0, "aspects of a deleted table must be removed"
 
 
+def test_changed_passes_reprocess_every_table():
+    """Another config of a pass (or another pass, or a newer version) means
+    tables that did not change must meet the new plan too."""
+    global mpath
+    changed = cs.manifest(state, demo, cs.demo_passes(extra=[
+        {"name": "governance_tags", "plugin": "governance_tags", "kind": "entity",
+         "inputs": ["table"], "outputs": ["governance"],
+         "config": {"table_prefixes": {"cust": "customer_data"}}}]))
+    mpath = cs.write_manifest(wd.file("m2.json"), changed)
+    report, p = once("fifth")
+    tables = [t for (t,) in demo_tables()]
+    assert report["summary"]["entities"] == len(tables), report["summary"]
+    assert "every entity is discovered again" in p.stderr
+    report, _ = once("sixth")
+    assert report["summary"]["entities"] == 0, "the same plan again must process nothing"
+
+
 def test_every_write_is_audited():
     jobs_done = cs.scalar(state, "select count(*) from catalog_sync.jobs where status = 'done'")
     audited = cs.scalar(state, """select count(*) from catalog_sync.audit_log
@@ -118,4 +135,4 @@ def test_no_planted_value_leaks():
 cs.main([test_first_run_profiles_every_table, test_row_counts_match_the_database,
          test_planted_null_fraction, test_second_run_processes_nothing,
          test_altering_one_table_reprocesses_only_it, test_dropping_a_table_is_noticed,
-         test_every_write_is_audited, test_no_planted_value_leaks])
+         test_changed_passes_reprocess_every_table, test_every_write_is_audited, test_no_planted_value_leaks])
