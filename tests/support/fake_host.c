@@ -29,7 +29,10 @@ struct fake_host {
     size_t logs_len;
     char error[512];
     char last_error[512];
-    json_t *unwanted; /* aspects aspect_wanted() answers 0 for */
+    json_t *unwanted;    /* aspects aspect_wanted() answers 0 for */
+    json_t *batch_store; /* {fqn: {aspect: value}}: the "state store" */
+    json_t *batch_run;   /* [fqn, ...]: the run's entities */
+    json_t *batch_puts;  /* {fqn: {aspect: value}} recorded by batch_put */
 };
 
 const cs_pass_desc *fake_host_load_pass(const char *name)
@@ -193,7 +196,8 @@ static int f_sql_query(cs_ctx *ctx, const char *connection, const char *sql,
         if (err) {
             snprintf(fh->last_error, sizeof fh->last_error, "%s",
                      json_string_value(err));
-            return CS_ERR;
+            json_t *st = json_object_get(res, "status");
+            return st ? (int)json_integer_value(st) : CS_ERR;
         }
         struct cs_sql_result *r = malloc(sizeof *r);
         if (!r)
@@ -270,6 +274,64 @@ static int f_aspect_wanted(cs_ctx *ctx, const char *aspect)
     return 1;
 }
 
+/* ---- batch functions: backed by batch_store / batch_run ---------------- */
+
+static size_t f_batch_count(cs_ctx *ctx)
+{
+    return json_array_size(ctx->fh->batch_run);
+}
+
+static const char *f_batch_fqn(cs_ctx *ctx, size_t index)
+{
+    return json_string_value(json_array_get(ctx->fh->batch_run, index));
+}
+
+static json_t *f_batch_aspect(cs_ctx *ctx, size_t index, const char *aspect)
+{
+    const char *fqn = f_batch_fqn(ctx, index);
+    if (!fqn || !aspect)
+        return NULL;
+    json_t *e = json_object_get(ctx->fh->batch_store, fqn);
+    return json_incref(json_object_get(e, aspect));
+}
+
+static json_t *f_aspects_all(cs_ctx *ctx, const char *aspect)
+{
+    json_t *out = json_object();
+    const char *fqn;
+    json_t *e;
+    if (!out || !aspect)
+        return out;
+    json_object_foreach(ctx->fh->batch_store, fqn, e)
+    {
+        json_t *v = json_object_get(e, aspect);
+        if (v && json_object_set(out, fqn, v) != 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static int f_batch_put(cs_ctx *ctx, const char *fqn, const char *aspect,
+                       json_t *value)
+{
+    fake_host *fh = ctx->fh;
+    if (!fqn || !aspect || !value) {
+        json_decref(value);
+        return CS_ERR_INVALID;
+    }
+    json_t *e = json_object_get(fh->batch_puts, fqn);
+    if (!e) {
+        e = json_object();
+        if (!e || json_object_set_new(fh->batch_puts, fqn, e) != 0) {
+            json_decref(value);
+            return CS_ERR_NOMEM;
+        }
+    }
+    return json_object_set_new(e, aspect, value) ? CS_ERR_NOMEM : CS_OK;
+}
+
 static void fill_api(cs_host_api *a)
 {
     *a = (cs_host_api){
@@ -299,6 +361,11 @@ static void fill_api(cs_host_api *a)
         .sql_value = f_sql_value,
         .sql_free = f_sql_free,
         .aspect_wanted = f_aspect_wanted,
+        .batch_count = f_batch_count,
+        .batch_fqn = f_batch_fqn,
+        .batch_aspect = f_batch_aspect,
+        .aspects_all = f_aspects_all,
+        .batch_put = f_batch_put,
     };
 }
 
@@ -339,8 +406,12 @@ fake_host *fake_host_new(const cs_pass_desc *desc, const char *config)
     fh->puts = json_object();
     fh->sql_log = json_array();
     fh->metrics = json_object();
-    if (!fh->config || !fh->sql || !fh->entity || !fh->emitted ||
-        !fh->deleted || !fh->puts || !fh->sql_log || !fh->metrics ||
+    fh->batch_store = json_object();
+    fh->batch_run = json_array();
+    fh->batch_puts = json_object();
+    if (!fh->batch_store || !fh->batch_run || !fh->batch_puts || !fh->config ||
+        !fh->sql || !fh->entity || !fh->emitted || !fh->deleted || !fh->puts ||
+        !fh->sql_log || !fh->metrics ||
         apply_defaults(desc ? desc->options : NULL, fh->config) != 0) {
         fake_host_free(fh);
         return NULL;
@@ -363,6 +434,9 @@ void fake_host_free(fake_host *fh)
     json_decref(fh->puts);
     json_decref(fh->sql_log);
     json_decref(fh->metrics);
+    json_decref(fh->batch_store);
+    json_decref(fh->batch_run);
+    json_decref(fh->batch_puts);
     free(fh->fqn);
     free(fh->logs);
     free(fh);
@@ -419,6 +493,43 @@ int fake_host_set_entity(fake_host *fh, const char *fqn, const char *aspects)
     fh->fqn = f;
     json_object_clear(fh->puts);
     return 0;
+}
+
+int fake_host_set_batch(fake_host *fh, const char *store, const char *run)
+{
+    json_t *s = store ? json_loads(store, 0, NULL) : json_object();
+    json_t *r = run ? json_loads(run, 0, NULL) : json_array();
+    if (!json_is_object(s) || !json_is_array(r)) {
+        json_decref(s);
+        json_decref(r);
+        return -1;
+    }
+    json_decref(fh->batch_store);
+    json_decref(fh->batch_run);
+    fh->batch_store = s;
+    fh->batch_run = r;
+    json_object_clear(fh->batch_puts);
+    return 0;
+}
+
+int fake_host_set_batch_json(fake_host *fh, json_t *store, json_t *run)
+{
+    if (!json_is_object(store) || !json_is_array(run)) {
+        json_decref(store);
+        json_decref(run);
+        return -1;
+    }
+    json_decref(fh->batch_store);
+    json_decref(fh->batch_run);
+    fh->batch_store = store;
+    fh->batch_run = run;
+    json_object_clear(fh->batch_puts);
+    return 0;
+}
+
+json_t *fake_host_batch_puts(fake_host *fh)
+{
+    return fh->batch_puts;
 }
 
 int fake_host_set_watermark(fake_host *fh, const char *watermark)
@@ -478,6 +589,7 @@ void fake_host_next_run(fake_host *fh, int commit)
     json_object_clear(fh->emitted);
     json_array_clear(fh->deleted);
     json_object_clear(fh->puts);
+    json_object_clear(fh->batch_puts);
     json_array_clear(fh->sql_log);
     free(fh->logs);
     fh->logs = NULL;

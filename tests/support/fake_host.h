@@ -31,7 +31,9 @@ cs_ctx *fake_host_ctx(fake_host *fh);
 
 /* Canned SQL: the first registered needle found in a query's text answers
  * it.  `result` is JSON text {"columns": [[name, type], ...], "rows":
- * [[cell|null, ...], ...]} or {"error": "message"}. Returns 0 or -1. */
+ * [[cell|null, ...], ...]} or {"error": "message"} (sql_query returns
+ * CS_ERR) or {"error": "message", "status": -3} (that status, here
+ * CS_ERR_TIMEOUT). Returns 0 or -1. */
 int fake_host_add_sql(fake_host *fh, const char *needle, const char *result);
 /* Removes every canned SQL result. */
 void fake_host_clear_sql(fake_host *fh);
@@ -44,20 +46,29 @@ void fake_host_drop_network(fake_host *fh);
 /* The entity a process() call sees: its FQN and its aspects (an object
  * {aspect: value}, JSON text).  Clears the recorded puts. */
 int fake_host_set_entity(fake_host *fh, const char *fqn, const char *aspects);
+/* What a batch pass's finish() sees: `store` (JSON text {fqn: {aspect:
+ * value}}) backs batch_aspect and aspects_all (every entity of the store,
+ * as the state store holds earlier runs too); `run` (JSON text [fqn, ...])
+ * is the run's entities for batch_count/batch_fqn.  NULL: empty.  Clears
+ * the recorded batch puts.  0, or -1 on bad JSON. */
+int fake_host_set_batch(fake_host *fh, const char *store, const char *run);
+/* Same with built values (both stolen, even on failure). */
+int fake_host_set_batch_json(fake_host *fh, json_t *store, json_t *run);
 /* The committed watermark watermark_get returns (JSON text or NULL). */
 int fake_host_set_watermark(fake_host *fh, const char *watermark);
 
 /* Recordings. */
-json_t *fake_host_emitted(fake_host *fh);   /* {fqn: table} */
-json_t *fake_host_deleted(fake_host *fh);   /* [fqn, ...] */
-json_t *fake_host_watermark(fake_host *fh); /* last staged, or NULL */
-json_t *fake_host_puts(fake_host *fh);      /* {aspect: value} */
-json_t *fake_host_sql_log(fake_host *fh);   /* [{sql, params}] */
-const char *fake_host_logs(fake_host *fh);  /* every log line, "\n"-joined */
-const char *fake_host_error(fake_host *fh); /* last set_error message */
+json_t *fake_host_emitted(fake_host *fh);    /* {fqn: table} */
+json_t *fake_host_deleted(fake_host *fh);    /* [fqn, ...] */
+json_t *fake_host_watermark(fake_host *fh);  /* last staged, or NULL */
+json_t *fake_host_puts(fake_host *fh);       /* {aspect: value} */
+json_t *fake_host_batch_puts(fake_host *fh); /* {fqn: {aspect: value}} */
+json_t *fake_host_sql_log(fake_host *fh);    /* [{sql, params}] */
+const char *fake_host_logs(fake_host *fh);   /* every log line, "\n"-joined */
+const char *fake_host_error(fake_host *fh);  /* last set_error message */
 double fake_host_metric(fake_host *fh, const char *name);
-/* Clears emitted, deleted, puts, SQL log and logs; keeps the watermark
- * staged by the last run as the new committed one when `commit`. */
+/* Clears emitted, deleted, puts, batch puts, SQL log and logs; keeps the
+ * watermark staged by the last run as the new committed one when `commit`. */
 void fake_host_next_run(fake_host *fh, int commit);
 
 #endif
