@@ -44,6 +44,13 @@ psql "$CS_STATE_DSN" -P pager=off -c "
     from catalog_sync.aspects p
     left join catalog_sync.aspects x on x.fqn = p.fqn and x.aspect = 'pii'
    where p.aspect = 'profile' order by 1"
+echo "Foreign keys found (none is declared in the demo database):"
+psql "$CS_STATE_DSN" -At -c "
+  select regexp_replace(a.fqn, '^[^.]+\.[^.]+\.', '') || '.' || (e->'fromColumns'->>0)
+         || ' -> ' || regexp_replace(e->>'toTable', '^[^.]+\.[^.]+\.', '') || '.'
+         || (e->'toColumns'->>0)
+    from catalog_sync.aspects a, jsonb_array_elements(a.value->'edges') e
+   where a.aspect = 'fk' and e->>'status' = 'confirmed' order by 1"
 echo "Why a column was tagged, e.g. bank.accounts.iban:"
 psql "$CS_STATE_DSN" -At -c "
   select value->'columns'->'iban'->>'reason' from catalog_sync.aspects
