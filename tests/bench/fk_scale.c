@@ -13,7 +13,10 @@
  * (fk_index_memory), and the VmRSS growth of the process from before the
  * records were allocated to after the candidates were produced (records +
  * index + result pairs + allocator overhead).  Each size runs in its own
- * child process so RSS does not carry over.
+ * child process so RSS does not carry over, under a wall-clock and an
+ * address-space limit (--timeout, --mem-limit; 0 = none, which an
+ * AddressSanitizer build needs: it reserves more address space than any
+ * sensible limit).
  *
  * The synthetic warehouse, ten columns per table:
  *   10 % key columns: integer surrogate keys 1..n (60 %), integer keys in
@@ -623,15 +626,17 @@ static size_t default_mem_limit(void)
     return kb * 512;
 }
 
-static int parse_num(const char *what, const char *arg, unsigned long *v)
+/* zero_ok: 0 means "no limit" (--timeout, --mem-limit). */
+static int parse_num(const char *what, const char *arg, int zero_ok,
+                     unsigned long *v)
 {
     char *end;
     errno = 0;
     *v = strtoul(arg, &end, 10);
-    if (errno || end == arg || *end || *v == 0 || *v > UINT32_MAX) {
-        fprintf(stderr,
-                "bench_fk_scale: %s: expected a positive number, got '%s'\n",
-                what, arg);
+    if (errno || end == arg || *end || arg[0] == '-' || (*v == 0 && !zero_ok) ||
+        *v > UINT32_MAX) {
+        fprintf(stderr, "bench_fk_scale: %s: expected a %s number, got '%s'\n",
+                what, zero_ok ? "non-negative" : "positive", arg);
         return -1;
     }
     return 0;
@@ -644,7 +649,9 @@ static int parse_args(int argc, char **argv, limits *l, fk_index_opts *o,
         unsigned long v;
         int opt = argv[i][0] == '-';
         const char *arg = opt ? (i + 1 < argc ? argv[i + 1] : "") : argv[i];
-        if (parse_num(opt ? argv[i] : "COLUMNS", arg, &v))
+        int zero_ok =
+            !strcmp(argv[i], "--timeout") || !strcmp(argv[i], "--mem-limit");
+        if (parse_num(opt ? argv[i] : "COLUMNS", arg, zero_ok, &v))
             return -1;
         if (!strcmp(argv[i], "--threads"))
             l->threads = (unsigned)v;
