@@ -22,36 +22,14 @@
 # after loading, as autovacuum would).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
-
-scripts/setup.sh
-echo "bench-fk: building build-bench (Release)"
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-bench -j"$(nproc)" >/dev/null
-
-scripts/pgcluster.sh start .bench/pg >/dev/null
-trap 'scripts/pgcluster.sh stop "$root/.bench/pg"' EXIT
-
-export CS_BIN=$root/build-bench/catalog-sync
-export CS_PASS_DIR=$root/build-bench/passes
-export CS_SOURCE_DIR=$root
-export CS_BUILD_DIR=$root/build-bench
-export CS_TEST_PGDIR=$root/.bench/pg
-export CS_SHARED_DIR=${CS_SHARED_DIR:-$root/../shared}
+. scripts/bench-common.sh
+bench_prepare bench-fk
 read -r -a sizes <<< "${CS_BENCH_FK_SIZES:-10000 100000 1000000}"
 read -r -a scale_args <<< "${CS_BENCH_FK_SCALE_ARGS:-}"
 
-port=$(cat .bench/pg/port)
-mkdir -p .bench
 results=.bench/fk-results-$(date -u +%Y%m%dT%H%M%SZ).txt
 {
-  echo "== machine"
-  echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "cpus:     $(nproc) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))"
-  echo "memory:   $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
-  echo "kernel:   $(uname -sr)"
-  echo "postgres: $(psql -X -At "host=127.0.0.1 port=$port user=postgres dbname=postgres" -c 'show server_version')"
-  echo "build:    $("$CS_BIN" version 2>/dev/null | head -n 1), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' + local changes'), CMAKE_BUILD_TYPE=Release"
+  bench_machine
   echo
   echo "== FK candidate generation at scale (tests/bench/fk_scale.c)"
   if [ -x build-bench/tests/bench_fk_scale ]; then

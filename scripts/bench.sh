@@ -14,34 +14,14 @@
 # Takes a few minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
-
-scripts/setup.sh
-echo "bench: building build-bench (Release)"
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-bench -j"$(nproc)" >/dev/null
-
-scripts/pgcluster.sh start .bench/pg >/dev/null
-trap 'scripts/pgcluster.sh stop "$root/.bench/pg"' EXIT
-
-export CS_BIN=$root/build-bench/catalog-sync
-export CS_PASS_DIR=$root/build-bench/passes
-export CS_SOURCE_DIR=$root
-export CS_BUILD_DIR=$root/build-bench
-export CS_TEST_PGDIR=$root/.bench/pg
+. scripts/bench-common.sh
+bench_prepare bench
 export CS_BENCH_ENTITIES=${CS_BENCH_ENTITIES:-10000}
 export CS_BENCH_TABLES=${CS_BENCH_TABLES:-1000}
 
-port=$(cat .bench/pg/port)
 results=.bench/results-$(date -u +%Y%m%dT%H%M%SZ).txt
 {
-  echo "== machine"
-  echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "cpus:     $(nproc) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))"
-  echo "memory:   $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
-  echo "kernel:   $(uname -sr)"
-  echo "postgres: $(psql -X -At "host=127.0.0.1 port=$port user=postgres dbname=postgres" -c 'show server_version')"
-  echo "build:    $("$CS_BIN" version 2>/dev/null | head -n 1), CMAKE_BUILD_TYPE=Release"
+  bench_machine
   echo
   echo "== host overhead (tests/bench/bench_host.py, $CS_BENCH_ENTITIES entities)"
   /usr/bin/python3 tests/bench/bench_host.py
