@@ -11,6 +11,7 @@
 
 #include <catalog_sync/pass.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,9 +142,15 @@ static int read_table(const json_t *table, const json_t *sample,
     t->row_count = json_is_number(rc) ? json_number_value(rc) : -1;
     const char *src =
         json_string_value(json_object_get(profile, "rowCountSource"));
-    /* An exact count is the profile's own: the read was not cut short. */
+    /* An exact count is the profile's own: the read was not cut short.  A
+     * lower bound (a LIMIT read of a never-analyzed table) says nothing of
+     * the table's size: unknown, and never whole. */
+    bool lower_bound = src && strcmp(src, "lower_bound") == 0;
+    if (lower_bound)
+        t->row_count = -1;
     t->whole = (src && strcmp(src, "exact") == 0) ||
-               (t->row_count >= 0 && (double)t->sample_rows >= t->row_count);
+               (!lower_bound && t->row_count >= 0 &&
+                (double)t->sample_rows >= t->row_count);
     if (t->whole && t->row_count < (double)t->sample_rows)
         t->row_count = (double)t->sample_rows;
     return json_is_array(json_object_get(sample, "columns")) ? 0 : -1;

@@ -71,6 +71,10 @@ static int range_ok(const fk_column *c, const fk_column *p, double slack)
      * a prefix (a LIMIT read) it may span only a share f of the key range,
      * so the range is widened by (1/f - 1) of its width, at least by
      * `slack` of it. */
+    /* A parent of unknown size (a prefix read of a never-analyzed table)
+     * may hold keys far beyond what its sample shows: no range rule. */
+    if (!(p->flags & FK_COL_WHOLE) && p->row_count < 0)
+        return 1;
     double widen = 0;
     if (!(p->flags & FK_COL_WHOLE)) {
         double grow = 1.0 / fk_column_sample_fraction(p) - 1.0;

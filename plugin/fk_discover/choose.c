@@ -116,9 +116,11 @@ static bool score(const struct fkd_model *m, size_t child,
         return false;
     double need =
         e->name_score > 0 ? o->min_containment : o->min_value_containment;
-    /* fewer than ~3 shared hashes expected even if fully contained: the
-     * sketches cannot tell, a name that points here can */
-    if (e->name_score > 0 && cand->expected_shared < 3.0)
+    /* fewer than ~3 shared hashes expected even if fully contained, or a
+     * parent of unknown size whose sample is a prefix: the sketches cannot
+     * tell, a name that points here can (and the anti-join decides) */
+    bool unknown_size = p->row_count < 0 && !(p->flags & FK_COL_WHOLE);
+    if (e->name_score > 0 && (cand->expected_shared < 3.0 || unknown_size))
         need = 0;
     return cand->containment >= need;
 }

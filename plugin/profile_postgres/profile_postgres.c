@@ -238,7 +238,11 @@ static json_t *row_count(const struct prof_state *s, const struct target *t,
         *source = "reltuples";
         return json_integer((json_int_t)llround(t->reltuples));
     }
-    *source = "sample";
+    /* An unsampled read that stopped at the LIMIT of a never-analyzed
+     * table: the table has at least that many rows, and how many more is
+     * unknown.  Say so, so that no later pass takes the sample for the
+     * whole table. */
+    *source = sampled ? "sample" : "lower_bound";
     double est =
         sampled ? (double)nrows * 100.0 / s->sample_percent : (double)nrows;
     return json_integer((json_int_t)llround(est));

@@ -269,6 +269,37 @@ static void test_fingerprints_match(void **state)
     json_decref(child);
 }
 
+/* A LIMIT read of a never-analyzed table is a prefix, not the table: the
+ * size is unknown and the sample is never taken for the whole column (a
+ * wrongly "whole" prefix rules out parents by their range). */
+static void test_lower_bound_is_not_whole(void **state)
+{
+    (void)state;
+    int rc;
+    json_t *fp = run(customers(20, 20, "lower_bound"), NULL, &rc);
+    assert_int_equal(rc, CS_OK);
+    assert_int_equal(json_integer_value(json_object_get(fp, "rowCount")), -1);
+    fk_column col;
+    char err[256];
+    assert_int_equal(fk_column_from_json(
+                         json_object_get(json_object_get(fp, "columns"), "id"),
+                         json_number_value(json_object_get(fp, "rowCount")),
+                         json_number_value(json_object_get(fp, "sampleRows")),
+                         &col, err, sizeof err),
+                     0);
+    assert_false(col.flags & FK_COL_WHOLE);
+    json_decref(fp);
+    fp = run(customers(20, 20, "exact"), NULL, &rc);
+    assert_int_equal(fk_column_from_json(
+                         json_object_get(json_object_get(fp, "columns"), "id"),
+                         json_number_value(json_object_get(fp, "rowCount")),
+                         json_number_value(json_object_get(fp, "sampleRows")),
+                         &col, err, sizeof err),
+                     0);
+    assert_true(col.flags & FK_COL_WHOLE);
+    json_decref(fp);
+}
+
 static void test_declares(void **state)
 {
     (void)state;
@@ -304,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_fixed_size_per_column),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_fingerprints_match),
+        cmocka_unit_test(test_lower_bound_is_not_whole),
         cmocka_unit_test(test_declares),
         cmocka_unit_test(test_bad_sample),
     };

@@ -159,6 +159,22 @@ static void test_unanalyzed_estimated(void **state)
     stop(&f);
 }
 
+/* A never-analyzed small table read with LIMIT that came back full: the
+ * count is only a lower bound, and the profile says so. */
+static void test_unanalyzed_limit_read_is_lower_bound(void **state)
+{
+    (void)state;
+    struct fixture f;
+    start(&f, "{\"sample_rows\": 3}", "\"fresh\"", "-1", "1");
+    assert_int_equal(process(&f), CS_OK);
+    assert_null(strstr(sample_sql(&f), "TABLESAMPLE"));
+    json_t *p = profile(&f);
+    assert_int_equal(json_integer_value(json_object_get(p, "rowCount")), 3);
+    assert_string_equal(json_string_value(json_object_get(p, "rowCountSource")),
+                        "lower_bound");
+    stop(&f);
+}
+
 static void test_identifier_quoting(void **state)
 {
     (void)state;
@@ -229,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_unwanted_sample_not_built),
         cmocka_unit_test(test_large_table_sampled),
         cmocka_unit_test(test_unanalyzed_estimated),
+        cmocka_unit_test(test_unanalyzed_limit_read_is_lower_bound),
         cmocka_unit_test(test_identifier_quoting),
         cmocka_unit_test(test_sovereignty),
         cmocka_unit_test(test_missing_table),
