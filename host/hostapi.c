@@ -248,6 +248,27 @@ static int h_state_put(cs_ctx *ctx, const char *key, json_t *value)
     return rc;
 }
 
+/* A pass's write outside the state store.  The row is the record a
+ * steward or auditor reads, so a failure to write it is an error. */
+static int h_audit(cs_ctx *ctx, const char *target, const char *action,
+                   const char *field, const json_t *old_value,
+                   const json_t *new_value, const json_t *evidence)
+{
+    if (!ctx || !action || !*action)
+        return CS_ERR_INVALID;
+    return queue_audit(ctx->tr->state, ctx->run_id, ctx->pi->name, ctx->fqn,
+                       target, action, field, (json_t *)old_value,
+                       (json_t *)new_value, (json_t *)evidence,
+                       ctx->last_error, sizeof ctx->last_error) == 0
+               ? CS_OK
+               : CS_ERR;
+}
+
+static json_t *h_run_targets(cs_ctx *ctx)
+{
+    return ctx && ctx->mode == CTX_SOURCE ? ctx->targets : NULL;
+}
+
 /* Longer names would not fit the host's buffers: a cut name loses its
  * `_total` suffix and can merge two series. */
 #define MAX_METRIC_NAME 100
@@ -414,6 +435,8 @@ static const cs_host_api base_table = {
     .http = h_http,
     .http_response_free = http_response_clear,
     .aspect_wanted = h_aspect_wanted,
+    .audit = h_audit,
+    .run_targets = h_run_targets,
 };
 
 void hostapi_fill_table(struct pass_instance *pi)
@@ -425,6 +448,7 @@ void hostapi_fill_table(struct pass_instance *pi)
         pi->api.sql_query = NULL;
         pi->api.http = NULL;
         pi->api.state_put = NULL;
+        pi->api.audit = NULL;
     }
 }
 

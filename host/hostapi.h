@@ -70,6 +70,7 @@ struct cs_ctx {
     size_t n_items, cap_items;
     json_t *watermark;        /* committed, owned by the ctx */
     json_t *staged_watermark; /* set by the pass, owned by the ctx */
+    json_t *targets; /* targeted run: borrowed from the caller, else NULL */
     /* CTX_BATCH */
     int64_t run_id;
     char **fqns;

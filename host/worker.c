@@ -252,6 +252,7 @@ static bool run_entity_step(struct worker *w, struct thread_res *tr,
     }
     struct cs_ctx ctx;
     hostapi_ctx_init(&ctx, CTX_ENTITY, pi, tr, &w->env);
+    ctx.run_id = job->run_id;
     ctx.fqn = job->fqn;
     ctx.aspects = aspects;
     acquire_slot(pi);

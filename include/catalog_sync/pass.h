@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 #define CS_ABI_MAJOR 1
-#define CS_ABI_MINOR 0
+#define CS_ABI_MINOR 1
 
 /* Return codes of every host function and every pass callback. */
 typedef enum cs_status {
@@ -252,6 +252,29 @@ struct cs_host_api {
      * costly to build); putting it anyway is allowed.  Check with
      * CS_HOST_HAS(host, aspect_wanted). */
     int (*aspect_wanted)(cs_ctx *ctx, const char *aspect);
+
+    /* ---- since ABI 1.1 (check with CS_HOST_HAS) ---- */
+
+    /* Records one write the pass made outside the state store (a catalog
+     * PATCH, a suggestion, a lineage edge, a vector upsert) as an
+     * audit_log row.  `target` says where ("openmetadata:table/<id>"),
+     * `action` what ("patch", "suggest", "lineage.put"), `field` which part
+     * ("columns.email.description"); old_value, new_value and evidence are
+     * borrowed and may be NULL, like target and field.  The host adds the
+     * run, the pass and the entity.  CS_OK, or CS_ERR when the row could
+     * not be written (the pass should then stop writing).  NULL in the
+     * table of a raw-aspect consumer.  Any thread, inside a callback. */
+    int (*audit)(cs_ctx *ctx, const char *target, const char *action,
+                 const char *field, const json_t *old_value,
+                 const json_t *new_value, const json_t *evidence);
+
+    /* Sources (discover() only): the entities a targeted run was started
+     * for (a catalog webhook), as a borrowed JSON array of objects
+     * {"id": "<catalog id>", "fqn": "<fqn or null>", "event":
+     * "created"|"updated"|"deleted"}, or NULL for a full run, in which the
+     * source lists what changed since its watermark.  A targeted run never
+     * moves the watermark: the host ignores watermark_set there. */
+    json_t *(*run_targets)(cs_ctx *ctx);
 };
 
 /* The descriptor a pass returns from cs_pass_entry().  Static storage. */

@@ -1,6 +1,7 @@
 """Fault injection with passes built out of tree through pkg-config: a pass
 that segfaults on one entity, a pass built for another ABI major, a worker
 killed mid-run, and a master stopped mid-run and restarted."""
+import re
 import json
 import os
 import signal
@@ -51,15 +52,18 @@ def test_segfaulting_pass_fails_only_its_entity():
     assert "crashed the worker" in p.stdout, p.stdout
 
 
+ABI_REFUSAL = re.compile(r"built for ABI 2\.\d+, host speaks 1\.\d+")
+
+
 def test_abi_mismatch_is_refused_readably():
     m = manifest({}, so=bad_abi_so, name="abi.json")
     p = cs.run_cli("check", "-m", m, "--load")
     assert p.returncode == 1, p.stdout
-    assert "built for ABI 2.0, host speaks 1.0" in p.stdout, p.stdout
+    assert ABI_REFUSAL.search(p.stdout), p.stdout
     assert "bad_abi.so" in p.stdout and "faulty" in p.stdout, p.stdout
     p = cs.run_cli("once", "-m", m, timeout=120)
     assert p.returncode == 1
-    assert "built for ABI 2.0, host speaks 1.0" in p.stderr, p.stderr[-2000:]
+    assert ABI_REFUSAL.search(p.stderr), p.stderr[-2000:]
 
 
 def test_sigkill_worker_mid_run_loses_nothing():

@@ -33,6 +33,11 @@ struct fake_host {
     json_t *batch_store; /* {fqn: {aspect: value}}: the "state store" */
     json_t *batch_run;   /* [fqn, ...]: the run's entities */
     json_t *batch_puts;  /* {fqn: {aspect: value}} recorded by batch_put */
+    json_t *http;        /* [[method, needle, status, body], ...] */
+    json_t *http_log;    /* [{method, url, headers, body}] */
+    json_t *audits;      /* [{target, action, field, old, new, evidence}] */
+    json_t *targets;     /* run_targets() answer, or NULL */
+    json_t *state;       /* {key: value}: state_get/state_put */
 };
 
 const cs_pass_desc *fake_host_load_pass(const char *name)
@@ -332,6 +337,94 @@ static int f_batch_put(cs_ctx *ctx, const char *fqn, const char *aspect,
     return json_object_set_new(e, aspect, value) ? CS_ERR_NOMEM : CS_OK;
 }
 
+static json_t *request_headers(const cs_http_request *req)
+{
+    json_t *h = json_array();
+    for (const char *const *p = req->headers; p && *p; p++)
+        json_array_append_new(h, json_string(*p));
+    return h;
+}
+
+/* The first unused canned answer whose method matches and whose needle is
+ * in the URL answers, once. */
+static int f_http(cs_ctx *ctx, const cs_http_request *req,
+                  cs_http_response *resp)
+{
+    fake_host *fh = ctx->fh;
+    if (!req || !req->method || !req->url || !resp)
+        return CS_ERR_INVALID;
+    json_array_append_new(
+        fh->http_log,
+        json_pack("{s:s,s:s,s:o,s:s#}", "method", req->method, "url", req->url,
+                  "headers", request_headers(req), "body",
+                  req->body ? req->body : "", req->body ? req->body_len : 0));
+    size_t i;
+    json_t *e;
+    json_array_foreach(fh->http, i, e)
+    {
+        if (strcmp(json_string_value(json_array_get(e, 0)), req->method) ||
+            !strstr(req->url, json_string_value(json_array_get(e, 1))))
+            continue;
+        memset(resp, 0, sizeof *resp);
+        resp->status = (long)json_integer_value(json_array_get(e, 2));
+        const char *body = json_string_value(json_array_get(e, 3));
+        resp->body = strdup(body);
+        resp->body_len = strlen(body);
+        resp->content_type = strdup("application/json");
+        json_array_remove(fh->http, i);
+        return resp->body && resp->content_type ? CS_OK : CS_ERR_NOMEM;
+    }
+    snprintf(fh->last_error, sizeof fh->last_error,
+             "fake_host: no canned HTTP answer for %s %s", req->method,
+             req->url);
+    return CS_ERR_UNAVAILABLE;
+}
+
+static void f_http_response_free(cs_http_response *resp)
+{
+    if (!resp)
+        return;
+    free(resp->body);
+    free(resp->content_type);
+    free(resp->retry_after);
+    memset(resp, 0, sizeof *resp);
+}
+
+static int f_audit(cs_ctx *ctx, const char *target, const char *action,
+                   const char *field, const json_t *old_value,
+                   const json_t *new_value, const json_t *evidence)
+{
+    if (!action)
+        return CS_ERR_INVALID;
+    json_t *row = json_pack("{s:s?,s:s,s:s?}", "target", target, "action",
+                            action, "field", field);
+    json_object_set_new(row, "old", json_deep_copy(old_value));
+    json_object_set_new(row, "new", json_deep_copy(new_value));
+    json_object_set_new(row, "evidence", json_deep_copy(evidence));
+    return json_array_append_new(ctx->fh->audits, row) ? CS_ERR_NOMEM : CS_OK;
+}
+
+static json_t *f_run_targets(cs_ctx *ctx)
+{
+    return ctx->fh->targets;
+}
+
+static json_t *f_state_get(cs_ctx *ctx, const char *key)
+{
+    json_t *v = json_object_get(ctx->fh->state, key);
+    return v ? json_deep_copy(v) : NULL;
+}
+
+static int f_state_put(cs_ctx *ctx, const char *key, json_t *value)
+{
+    if (!key || !value) {
+        json_decref(value);
+        return CS_ERR_INVALID;
+    }
+    return json_object_set_new(ctx->fh->state, key, value) ? CS_ERR_NOMEM
+                                                            : CS_OK;
+}
+
 static void fill_api(cs_host_api *a)
 {
     *a = (cs_host_api){
@@ -366,6 +459,12 @@ static void fill_api(cs_host_api *a)
         .batch_aspect = f_batch_aspect,
         .aspects_all = f_aspects_all,
         .batch_put = f_batch_put,
+        .state_get = f_state_get,
+        .state_put = f_state_put,
+        .http = f_http,
+        .http_response_free = f_http_response_free,
+        .audit = f_audit,
+        .run_targets = f_run_targets,
     };
 }
 
@@ -409,7 +508,12 @@ fake_host *fake_host_new(const cs_pass_desc *desc, const char *config)
     fh->batch_store = json_object();
     fh->batch_run = json_array();
     fh->batch_puts = json_object();
-    if (!fh->batch_store || !fh->batch_run || !fh->batch_puts || !fh->config ||
+    fh->http = json_array();
+    fh->http_log = json_array();
+    fh->audits = json_array();
+    fh->state = json_object();
+    if (!fh->http || !fh->http_log || !fh->audits || !fh->state ||
+        !fh->batch_store || !fh->batch_run || !fh->batch_puts || !fh->config ||
         !fh->sql || !fh->entity || !fh->emitted || !fh->deleted || !fh->puts ||
         !fh->sql_log || !fh->metrics ||
         apply_defaults(desc ? desc->options : NULL, fh->config) != 0) {
@@ -437,6 +541,11 @@ void fake_host_free(fake_host *fh)
     json_decref(fh->batch_store);
     json_decref(fh->batch_run);
     json_decref(fh->batch_puts);
+    json_decref(fh->http);
+    json_decref(fh->http_log);
+    json_decref(fh->audits);
+    json_decref(fh->targets);
+    json_decref(fh->state);
     free(fh->fqn);
     free(fh->logs);
     free(fh);
@@ -476,6 +585,41 @@ void fake_host_drop_network(fake_host *fh)
 {
     fh->api.sql_query = NULL;
     fh->api.http = NULL;
+}
+
+int fake_host_add_http(fake_host *fh, const char *method, const char *needle,
+                       long status, const char *body)
+{
+    return json_array_append_new(
+        fh->http, json_pack("[s,s,I,s]", method, needle, (json_int_t)status,
+                            body ? body : ""));
+}
+
+json_t *fake_host_http_log(fake_host *fh)
+{
+    return fh->http_log;
+}
+
+json_t *fake_host_audits(fake_host *fh)
+{
+    return fh->audits;
+}
+
+json_t *fake_host_state(fake_host *fh)
+{
+    return fh->state;
+}
+
+int fake_host_set_targets(fake_host *fh, const char *targets)
+{
+    json_t *t = targets ? json_loads(targets, 0, NULL) : NULL;
+    if (targets && !json_is_array(t)) {
+        json_decref(t);
+        return -1;
+    }
+    json_decref(fh->targets);
+    fh->targets = t;
+    return 0;
 }
 
 int fake_host_set_entity(fake_host *fh, const char *fqn, const char *aspects)
@@ -591,6 +735,8 @@ void fake_host_next_run(fake_host *fh, int commit)
     json_object_clear(fh->puts);
     json_object_clear(fh->batch_puts);
     json_array_clear(fh->sql_log);
+    json_array_clear(fh->http_log);
+    json_array_clear(fh->audits);
     free(fh->logs);
     fh->logs = NULL;
     fh->logs_len = 0;

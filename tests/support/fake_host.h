@@ -57,6 +57,14 @@ int fake_host_set_batch_json(fake_host *fh, json_t *store, json_t *run);
 /* The committed watermark watermark_get returns (JSON text or NULL). */
 int fake_host_set_watermark(fake_host *fh, const char *watermark);
 
+/* Canned HTTP: the first unused answer whose method matches and whose
+ * `needle` occurs in the URL answers one request, then is spent; a request
+ * with no answer gets CS_ERR_UNAVAILABLE.  Register pages in order. */
+int fake_host_add_http(fake_host *fh, const char *method, const char *needle,
+                       long status, const char *body);
+/* What run_targets() answers (JSON array text, or NULL for a full run). */
+int fake_host_set_targets(fake_host *fh, const char *targets);
+
 /* Recordings. */
 json_t *fake_host_emitted(fake_host *fh);    /* {fqn: table} */
 json_t *fake_host_deleted(fake_host *fh);    /* [fqn, ...] */
@@ -66,6 +74,9 @@ json_t *fake_host_batch_puts(fake_host *fh); /* {fqn: {aspect: value}} */
 json_t *fake_host_sql_log(fake_host *fh);    /* [{sql, params}] */
 const char *fake_host_logs(fake_host *fh);   /* every log line, "\n"-joined */
 const char *fake_host_error(fake_host *fh);  /* last set_error message */
+json_t *fake_host_http_log(fake_host *fh); /* [{method, url, headers, body}] */
+json_t *fake_host_audits(fake_host *fh);   /* [{target, action, field, ...}] */
+json_t *fake_host_state(fake_host *fh);    /* {key: value} of state_put */
 double fake_host_metric(fake_host *fh, const char *name);
 /* Clears emitted, deleted, puts, batch puts, SQL log and logs; keeps the
  * watermark staged by the last run as the new committed one when `commit`. */

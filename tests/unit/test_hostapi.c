@@ -155,11 +155,14 @@ static void test_table_no_network_nulls_outbound(void **state)
     assert_null(f->pi.api.sql_query);
     /* Persisted pass state could carry raw values out as well. */
     assert_null(f->pi.api.state_put);
+    /* ... and so could an audit row's values. */
+    assert_null(f->pi.api.audit);
     assert_false(CS_HOST_HAS(&f->pi.api, http));
     /* Everything else is the same table, result accessors included. */
     full.http = NULL;
     full.sql_query = NULL;
     full.state_put = NULL;
+    full.audit = NULL;
     assert_memory_equal(&full, &f->pi.api, sizeof full);
     assert_non_null(f->pi.api.sql_value);
     assert_non_null(f->pi.api.http_response_free);
