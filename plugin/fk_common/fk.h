@@ -154,6 +154,15 @@ double fk_kmv_containment_sampled(const fk_kmv *child, const fk_kmv *parent,
                                   double parent_fraction, size_t *support,
                                   double *expected_shared);
 
+/* Everything fk_kmv_shared and fk_kmv_containment(a, b) compute, in one
+ * pass: shared = hashes in both; support = A's hashes not above tau;
+ * shared_below = shared hashes not above tau (containment =
+ * shared_below / support). */
+typedef struct fk_kmv_overlap {
+    size_t shared, support, shared_below;
+} fk_kmv_overlap;
+void fk_kmv_compare(const fk_kmv *a, const fk_kmv *b, fk_kmv_overlap *out);
+
 /* JSON array of 16-hex strings, ascending.  New reference or NULL. */
 json_t *fk_kmv_to_json(const fk_kmv *s);
 /* Reads such an array into s (fk_kmv_init(s, k) first; hashes are
@@ -210,6 +219,13 @@ typedef struct fk_index_opts {
     unsigned max_posting;      /* posting lists longer than this are
                                   skipped (value in too many parents, e.g.
                                   "1"), default 0 = no limit */
+    unsigned max_per_hash;     /* parents taken per child hash and group
+                                  (declared keys, sample-unique columns):
+                                  the plausible ones of smallest distinct
+                                  count that can still hold the child,
+                                  default 8, 0 = no limit */
+    unsigned max_candidates;   /* candidates kept per child, best first,
+                                  default 32, 0 = no limit */
 } fk_index_opts;
 
 void fk_index_opts_default(fk_index_opts *o);
@@ -222,8 +238,9 @@ int fk_column_child_ok(const fk_column *c);
 typedef struct fk_index fk_index;
 
 /* Indexes the parent-eligible columns of cols[0..n).  cols is borrowed
- * and must outlive the index; o may be NULL (defaults).  Memory is linear
- * in n.  NULL on allocation failure or n > UINT32_MAX. */
+ * and must outlive the index, unchanged (the index keeps a summary of each
+ * parent); o may be NULL (defaults).  Memory is linear in n.  NULL on
+ * allocation failure or n > UINT32_MAX. */
 fk_index *fk_index_build(const fk_column *cols, size_t n,
                          const fk_index_opts *o);
 void fk_index_free(fk_index *ix);
@@ -239,6 +256,7 @@ typedef struct fk_candidate {
     double containment;     /* fk_kmv_containment_sampled */
     double raw_containment; /* fk_kmv_containment, sample vs sample */
     double expected_shared; /* support x parent sample fraction */
+    double parent_distinct; /* the parent's distinct estimate */
 } fk_candidate;
 
 /* Reusable result + scratch buffer; zero-initialise, one per thread. */
@@ -256,8 +274,14 @@ void fk_cand_list_free(fk_cand_list *l);
  * skip, or FK_NO_SELF), after pruning: same family, parent unique-ish,
  * child distinct <= parent distinct x tolerance, child [min,max] within
  * parent [min,max] when both have ranges, shared hashes >= min_shared.
- * Sorted by containment then shared, descending.  Replaces out->v[0..n).
- * 0, or -1 on allocation failure. */
+ * Work is bounded per child: each of its hashes contributes at most
+ * max_per_hash plausible declared keys and as many columns only unique on
+ * their sample, those of smallest distinct count (the tightest fit:
+ * surrogate keys 1..n of every table share the small values, and a child
+ * covering most of a parent's keys sits next to it in that order), and at
+ * most max_candidates are kept.  Sorted by containment,
+ * then shared hashes, then parent distinct count ascending.  Replaces
+ * out->v[0..n).  0, or -1 on allocation failure. */
 int fk_index_candidates(const fk_index *ix, const fk_column *child, size_t self,
                         fk_cand_list *out);
 
@@ -270,6 +294,19 @@ typedef struct fk_pair {
 } fk_pair;
 int fk_index_candidates_all(const fk_index *ix, unsigned threads, fk_pair **out,
                             size_t *n);
+
+/* Streams the candidates of every child-eligible column of the indexed
+ * array to fn(ud, thread, child, list) on `threads` threads (0 or 1: the
+ * calling thread), children ordered by their smallest sketch hash so that
+ * neighbours read the same postings and parent records while they are in
+ * cache; nothing is kept between two calls, so memory stays that of the
+ * records and the index.  fn runs on the worker threads (thread =
+ * 0..threads-1) and must only touch per-thread state; the list is
+ * borrowed for the call.  0, or -1 on allocation failure. */
+typedef void (*fk_cand_fn)(void *ud, unsigned thread, size_t child,
+                           const fk_cand_list *l);
+int fk_index_candidates_each(const fk_index *ix, unsigned threads,
+                             fk_cand_fn fn, void *ud);
 
 #ifdef __cplusplus
 }

@@ -7,13 +7,28 @@
 
 #include "fk.h"
 
+struct fk_parent_sum {
+    double lo, hi;   /* child values must lie within, when range_rule */
+    double distinct; /* estimate, the rank order */
+    uint32_t col;    /* index into cols */
+    uint8_t family;  /* fk_family */
+    uint8_t range_rule;
+};
+
 struct fk_index {
     const fk_column *cols;
     size_t ncols, nparents, npostings;
     unsigned bits;
-    uint32_t *dir;    /* 2^bits + 1 bucket starts */
-    uint32_t *parent; /* npostings */
-    uint16_t *tag;    /* npostings */
+    uint32_t *dir;   /* 2^bits + 1 bucket starts */
+    uint32_t *prank; /* npostings: parent ranks */
+    uint16_t *tag;   /* npostings */
+    /* Parents in rank order: declared keys [0, ndeclared), then columns
+     * only unique on their sample, each group by distinct estimate; with
+     * what the pruning rules need, so a query reads a small array in order
+     * instead of the records.  Postings hold ranks; within a bucket they
+     * are sorted by (tag, rank). */
+    struct fk_parent_sum *par; /* nparents */
+    size_t ndeclared;
     fk_index_opts opts;
 };
 

@@ -153,6 +153,29 @@ double fk_kmv_containment_sampled(const fk_kmv *child, const fk_kmv *parent,
     return c > 1.0 ? 1.0 : c;
 }
 
+void fk_kmv_compare(const fk_kmv *a, const fk_kmv *b, fk_kmv_overlap *out)
+{
+    uint64_t ta = exact_to(a), tb = exact_to(b), tau = ta < tb ? ta : tb;
+    size_t i = 0, j = 0;
+    memset(out, 0, sizeof *out);
+    while (i < a->n && j < b->n) {
+        if (a->h[i] < b->h[j]) {
+            out->support += a->h[i] <= tau;
+            i++;
+        } else if (b->h[j] < a->h[i]) {
+            j++;
+        } else {
+            out->shared++;
+            out->support += a->h[i] <= tau;
+            out->shared_below += a->h[i] <= tau;
+            i++;
+            j++;
+        }
+    }
+    for (; i < a->n && a->h[i] <= tau; i++)
+        out->support++;
+}
+
 json_t *fk_kmv_to_json(const fk_kmv *s)
 {
     json_t *arr = json_array();

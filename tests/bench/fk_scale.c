@@ -2,18 +2,23 @@
  * Scale of FK candidate generation (docs/benchmarks.md, section 4): the
  * fk_common candidate index over synthetic column records.
  *
- *   bench_fk_scale [--threads N] [--max-posting N] [COLUMNS...]
+ *   bench_fk_scale [--threads N] [--max-posting N] [--max-per-hash N]
+ *                  [--max-candidates N] [--pass-defaults] [COLUMNS...]
+ *
+ * --pass-defaults prunes with fk_discover's option defaults (uniqueness
+ * 0.95, distinct tolerance 4, range slack 10) instead of the index's.
  *                  (defaults: threads = online CPUs, 10000 100000 1000000)
  *
  * For each size a fresh process generates COLUMNS fk_column records from
  * a fixed seed, then times what fk_discover does before any SQL: building
  * the index (fk_index_build) and querying it for every column
- * (fk_index_candidates_all on N threads).  Memory per column is given
- * three ways: the record (sizeof), the index's own accounting
- * (fk_index_memory), and the VmRSS growth of the process from before the
- * records were allocated to after the candidates were produced (records +
- * index + result pairs + allocator overhead).  Each size runs in its own
- * child process so RSS does not carry over, under a wall-clock and an
+ * (fk_index_candidates_each on N threads, each child's candidates
+ * scored as they come, as fk_discover consumes them one child at a time).
+ * Memory per column is given three ways: the record (sizeof), the index's
+ * own accounting (fk_index_memory), and the VmRSS growth of the process
+ * from before the records were allocated to after the candidates were
+ * produced (records + index + scratch + allocator overhead).  Each size runs in
+ * its own child process so RSS does not carry over, under a wall-clock and an
  * address-space limit (--timeout, --mem-limit; 0 = none, which an
  * AddressSanitizer build needs: it reserves more address space than any
  * sensible limit).
@@ -91,6 +96,7 @@ typedef struct rng {
 typedef struct result {
     size_t columns, parents, children, pairs;
     size_t truth_total, truth_found, truth_whole, truth_whole_found;
+    size_t twin_found, twin_whole_found; /* the parent or an identical key */
     double build_s, query_s;
     size_t index_bytes, rss_bytes;
     size_t by_child[K_COUNT], by_parent[K_COUNT]; /* pairs by spec kind */
@@ -416,28 +422,64 @@ static void fill_column(fk_column *c, const spec *specs, uint32_t i, rng *r,
 
 /* ---- one size ----------------------------------------------------------- */
 
-/* Children whose true parent is among their candidates (pairs are
- * ordered by child). */
-static void score_truth(const spec *specs, const fk_column *cols, size_t n,
-                        const fk_pair *pairs, size_t np, result *res)
+/* An integer key column with the same keys as the true parent: no value
+ * evidence can tell the two apart. */
+static int twin(const spec *specs, uint32_t q, uint32_t truth)
 {
-    size_t p = 0;
-    for (size_t i = 0; i < n; i++) {
-        int found = 0;
-        for (; p < np && pairs[p].child < i; p++)
-            ;
-        for (; p < np && pairs[p].child == i; p++) {
-            found |= pairs[p].c.parent == specs[i].parent;
-            res->by_child[specs[i].kind]++;
-            res->by_parent[specs[pairs[p].c.parent].kind]++;
-        }
-        if (specs[i].kind != K_CHILD)
-            continue;
-        int whole = (cols[specs[i].parent].flags & FK_COL_WHOLE) != 0;
-        res->truth_total++;
-        res->truth_found += (size_t)found;
-        res->truth_whole += (size_t)whole;
-        res->truth_whole_found += (size_t)(found && whole);
+    const spec *a = &specs[q], *b = &specs[truth];
+    return q == truth ||
+           (a->kind == b->kind && a->kind != K_KEY_TEXT && a->kind != K_CHILD &&
+            a->base == b->base && a->n == b->n);
+}
+
+/* What the candidates of all children add up to, one per thread. */
+typedef struct scoring {
+    const spec *specs;
+    const fk_column *cols;
+    result per_thread[64];
+} scoring;
+
+/* Called for each child with its candidates (fk_index_candidates_each):
+ * counts pairs, and whether the true parent (or its twin) is among them. */
+static void score_child(void *ud, unsigned thread, size_t i,
+                        const fk_cand_list *l)
+{
+    scoring *sc = ud;
+    const spec *specs = sc->specs;
+    result *res = &sc->per_thread[thread];
+    int found = 0, found_twin = 0;
+    res->pairs += l->n;
+    for (size_t j = 0; j < l->n; j++) {
+        uint32_t q = l->v[j].parent;
+        found |= q == specs[i].parent;
+        found_twin |=
+            specs[i].kind == K_CHILD && twin(specs, q, specs[i].parent);
+        res->by_child[specs[i].kind]++;
+        res->by_parent[specs[q].kind]++;
+    }
+    if (specs[i].kind != K_CHILD)
+        return;
+    int whole = (sc->cols[specs[i].parent].flags & FK_COL_WHOLE) != 0;
+    res->truth_total++;
+    res->truth_found += (size_t)found;
+    res->truth_whole += (size_t)whole;
+    res->truth_whole_found += (size_t)(found && whole);
+    res->twin_found += (size_t)found_twin;
+    res->twin_whole_found += (size_t)(found_twin && whole);
+}
+
+static void add_scores(result *res, const result *t)
+{
+    res->pairs += t->pairs;
+    res->truth_total += t->truth_total;
+    res->truth_found += t->truth_found;
+    res->truth_whole += t->truth_whole;
+    res->truth_whole_found += t->truth_whole_found;
+    res->twin_found += t->twin_found;
+    res->twin_whole_found += t->twin_whole_found;
+    for (int k = 0; k < K_COUNT; k++) {
+        res->by_child[k] += t->by_child[k];
+        res->by_parent[k] += t->by_parent[k];
     }
 }
 
@@ -482,20 +524,26 @@ static result run_size(size_t n, unsigned threads, const fk_index_opts *o)
     double t0 = now();
     fk_index *ix = fk_index_build(cols, n, o);
     double t1 = now();
-    fk_pair *pairs = NULL;
-    if (!ix || fk_index_candidates_all(ix, threads, &pairs, &res.pairs)) {
+    scoring *sc = calloc(1, sizeof *sc);
+    if (sc) {
+        sc->specs = specs;
+        sc->cols = cols;
+    }
+    if (!ix || !sc ||
+        fk_index_candidates_each(ix, threads, score_child, sc) != 0) {
         fprintf(stderr, "bench_fk_scale: %s failed for %zu columns\n",
-                ix ? "fk_index_candidates_all" : "fk_index_build", n);
+                ix ? "fk_index_candidates_each" : "fk_index_build", n);
     } else {
         res.query_s = now() - t1;
         res.build_s = t1 - t0;
         res.rss_bytes = vm_rss() - rss0;
         res.index_bytes = fk_index_memory(ix);
         count_kinds(specs, cols, n, o, &res);
-        score_truth(specs, cols, n, pairs, res.pairs, &res);
+        for (unsigned t = 0; t < 64; t++)
+            add_scores(&res, &sc->per_thread[t]);
         res.ok = 1;
     }
-    free(pairs);
+    free(sc);
     fk_index_free(ix);
     free(cols);
     free(specs);
@@ -571,22 +619,22 @@ static void print_header(const limits *l, const fk_index_opts *o)
 {
     printf("record: sizeof(fk_column) = %zu bytes; index options: "
            "min_uniqueness %.2f, distinct_tolerance %.2f, range_slack %.2f, "
-           "min_shared %u, max_posting %u; %u threads, limits %u s and %zu MiB "
-           "per size\n",
+           "min_shared %u, max_posting %u, max_per_hash %u, max_candidates "
+           "%u; %u threads, limits %u s and %zu MiB per size\n",
            sizeof(fk_column), o->min_uniqueness, o->distinct_tolerance,
-           o->range_slack, o->min_shared, o->max_posting, l->threads,
-           l->timeout_s, l->mem_bytes >> 20);
-    printf("%9s %8s %7s %7s %7s %7s %10s %8s %9s %10s %9s %7s %7s\n", "columns",
-           "parents", "build s", "query s", "total s", "us/col", "pairs",
-           "pairs/ch", "index B/c", "rec+ix B/c", "RSS B/col", "truth%",
-           "whole%");
+           o->range_slack, o->min_shared, o->max_posting, o->max_per_hash,
+           o->max_candidates, l->threads, l->timeout_s, l->mem_bytes >> 20);
+    printf("%9s %8s %7s %7s %7s %7s %10s %8s %9s %10s %9s %7s %7s %7s %7s\n",
+           "columns", "parents", "build s", "query s", "total s", "us/col",
+           "pairs", "pairs/ch", "index B/c", "rec+ix B/c", "RSS B/col",
+           "truth%", "whole%", "twin%", "twinW%");
 }
 
 static void print_row(const result *r)
 {
     double total = r->build_s + r->query_s;
     printf("%9zu %8zu %7.2f %7.2f %7.2f %7.2f %10zu %8.1f %9.0f %10.0f %9.0f "
-           "%6.1f%% %6.1f%%\n",
+           "%6.1f%% %6.1f%% %6.1f%% %6.1f%%\n",
            r->columns, r->parents, r->build_s, r->query_s, total,
            1e6 * total / r->columns, r->pairs,
            r->children ? (double)r->pairs / r->children : 0,
@@ -594,7 +642,9 @@ static void print_row(const result *r)
            sizeof(fk_column) + (double)r->index_bytes / r->columns,
            (double)r->rss_bytes / r->columns,
            pct(r->truth_found, r->truth_total),
-           pct(r->truth_whole_found, r->truth_whole));
+           pct(r->truth_whole_found, r->truth_whole),
+           pct(r->twin_found, r->truth_total),
+           pct(r->twin_whole_found, r->truth_whole));
 }
 
 /* Time per column of each size relative to the first: 1.0 is linear. */
@@ -647,16 +697,29 @@ static int parse_args(int argc, char **argv, limits *l, fk_index_opts *o,
 {
     for (int i = 1; i < argc; i++) {
         unsigned long v;
+        if (!strcmp(argv[i], "--pass-defaults")) {
+            /* fk_discover's option defaults (plugin/fk_discover) */
+            o->min_uniqueness = 0.95;
+            o->distinct_tolerance = 4;
+            o->range_slack = 10;
+            continue;
+        }
         int opt = argv[i][0] == '-';
         const char *arg = opt ? (i + 1 < argc ? argv[i + 1] : "") : argv[i];
-        int zero_ok =
-            !strcmp(argv[i], "--timeout") || !strcmp(argv[i], "--mem-limit");
+        int zero_ok = !strcmp(argv[i], "--timeout") ||
+                      !strcmp(argv[i], "--mem-limit") ||
+                      !strcmp(argv[i], "--max-per-hash") ||
+                      !strcmp(argv[i], "--max-candidates");
         if (parse_num(opt ? argv[i] : "COLUMNS", arg, zero_ok, &v))
             return -1;
         if (!strcmp(argv[i], "--threads"))
             l->threads = (unsigned)v;
         else if (!strcmp(argv[i], "--max-posting"))
             o->max_posting = (unsigned)v;
+        else if (!strcmp(argv[i], "--max-per-hash"))
+            o->max_per_hash = (unsigned)v;
+        else if (!strcmp(argv[i], "--max-candidates"))
+            o->max_candidates = (unsigned)v;
         else if (!strcmp(argv[i], "--timeout"))
             l->timeout_s = (unsigned)v;
         else if (!strcmp(argv[i], "--mem-limit"))
@@ -714,7 +777,10 @@ int main(int argc, char **argv)
         if (rs[i].ok)
             print_breakdown(&rs[i]);
     printf("truth%%: children whose true parent is among their candidates; "
-           "whole%%: the same for parents sampled whole (<= %d rows)\n",
+           "whole%%: the same for parents sampled whole (<= %d rows); "
+           "twin%%, twinW%%: the same counting an integer key with exactly "
+           "the parent's keys (which no value evidence can tell apart) as "
+           "found\n",
            SAMPLE);
     return failed;
 }

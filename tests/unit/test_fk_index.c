@@ -1,6 +1,7 @@
 /* fk_common's candidate index: parents are found through shared sketch
  * hashes, and pruned by type family, uniqueness, distinct counts and
  * ranges; memory stays linear and small per column (no all-pairs). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -202,7 +203,11 @@ static void test_sorted_by_containment(void **state)
     cands(ix, cols, 2, &l);
     /* Parent 1's range (11..60) excludes 1..20: only parent 0 remains. */
     assert_int_equal(l.n, 1);
+    /* The index summarises the records when built: rebuild after a
+     * change. */
     cols[1].flags &= ~(uint32_t)FK_COL_HAS_RANGE;
+    fk_index_free(ix);
+    ix = fk_index_build(cols, 3, NULL);
     cands(ix, cols, 2, &l);
     assert_int_equal(l.n, 2);
     assert_int_equal(l.v[0].parent, 0);
@@ -282,6 +287,7 @@ static void test_max_posting(void **state)
     cols[10] = int_col(FK_CLASS_INTEGER, 1, 3, 4, 0);
     fk_index_opts o;
     fk_index_opts_default(&o);
+    o.max_per_hash = 0;
     fk_index *ix = fk_index_build(cols, 11, &o);
     fk_cand_list l = {0};
     assert_int_equal(cands(ix, cols, 10, &l), 10);
@@ -291,6 +297,138 @@ static void test_max_posting(void **state)
     assert_int_equal(cands(ix, cols, 10, &l), 0);
     fk_cand_list_free(&l);
     fk_index_free(ix);
+}
+
+/* Twenty declared keys 1..100+10i all hold a child 1..100: with a bound
+ * per hash the tightest ones are taken, the exact fit first. */
+static void test_bounded_per_hash_tightest_first(void **state)
+{
+    (void)state;
+    fk_column cols[21];
+    for (int i = 0; i < 20; i++) {
+        cols[i] = int_col(FK_CLASS_INTEGER, 1, 100 + 10 * (19 - i), 1, 0);
+        cols[i].flags |= FK_COL_PK;
+    }
+    cols[20] = int_col(FK_CLASS_INTEGER, 1, 100, 3, 0);
+    fk_index_opts o;
+    fk_index_opts_default(&o);
+    o.max_per_hash = 0;
+    fk_index *ix = fk_index_build(cols, 21, &o);
+    fk_cand_list l = {0};
+    assert_int_equal(cands(ix, cols, 20, &l), 20);
+    fk_index_free(ix);
+    o.max_per_hash = 4;
+    ix = fk_index_build(cols, 21, &o);
+    assert_int_equal(cands(ix, cols, 20, &l), 4);
+    /* cols[19] is 1..100, then 1..110, 1..120, 1..130. */
+    for (uint32_t p = 16; p < 20; p++)
+        assert_true(has_parent(&l, p));
+    assert_int_equal(l.v[0].parent, 19);
+    fk_cand_list_free(&l);
+    fk_index_free(ix);
+}
+
+/* Declared keys do not crowd out a column that is only unique on its
+ * sample, nor the reverse: each group has its own bound. */
+static void test_groups_bounded_separately(void **state)
+{
+    (void)state;
+    fk_column cols[12];
+    for (int i = 0; i < 10; i++) {
+        cols[i] = int_col(FK_CLASS_INTEGER, 1, 100, 1, 0);
+        cols[i].flags |= FK_COL_UNIQUE;
+    }
+    cols[10] = int_col(FK_CLASS_INTEGER, 1, 200, 1, 0); /* undeclared */
+    cols[11] = int_col(FK_CLASS_INTEGER, 1, 100, 2, 0); /* child */
+    fk_index_opts o;
+    fk_index_opts_default(&o);
+    o.max_per_hash = 2;
+    fk_index *ix = fk_index_build(cols, 12, &o);
+    fk_cand_list l = {0};
+    assert_int_equal(cands(ix, cols, 11, &l), 3);
+    assert_true(has_parent(&l, 10));
+    fk_cand_list_free(&l);
+    fk_index_free(ix);
+}
+
+static void test_max_candidates_keeps_the_best(void **state)
+{
+    (void)state;
+    fk_column cols[7];
+    for (int i = 0; i < 6; i++) /* all hold 1..40; 1..40 fits best */
+        cols[i] = int_col(FK_CLASS_INTEGER, 1, 40 + 5 * i, 1, 0);
+    cols[6] = int_col(FK_CLASS_INTEGER, 1, 40, 2, 0);
+    fk_index_opts o;
+    fk_index_opts_default(&o);
+    o.max_candidates = 2;
+    fk_index *ix = fk_index_build(cols, 7, &o);
+    fk_cand_list l = {0};
+    assert_int_equal(cands(ix, cols, 6, &l), 2);
+    assert_int_equal(l.v[0].parent, 0);
+    assert_int_equal(l.v[1].parent, 1);
+    fk_cand_list_free(&l);
+    fk_index_free(ix);
+}
+
+/* The one-pass comparison gives what the separate estimators give. */
+static void test_kmv_compare_matches_estimators(void **state)
+{
+    (void)state;
+    for (long shift = 0; shift < 400; shift += 37) {
+        fk_column a = int_col(FK_CLASS_INTEGER, 1, 300, 1, 0);
+        fk_column b =
+            int_col(FK_CLASS_INTEGER, 1 + shift, 200 + 2 * shift, 1, 0);
+        fk_kmv_overlap o;
+        size_t support;
+        double c = fk_kmv_containment(&a.kmv, &b.kmv, &support);
+        fk_kmv_compare(&a.kmv, &b.kmv, &o);
+        assert_int_equal(o.shared, fk_kmv_shared(&a.kmv, &b.kmv));
+        assert_int_equal(o.support, support);
+        assert_true(
+            fabs(c - (o.support ? (double)o.shared_below / (double)o.support
+                                : 0)) < 1e-12);
+    }
+}
+
+/* Streaming visits every child once, on any thread, with the same
+ * candidates as a direct query. */
+struct seen {
+    const fk_index *ix;
+    const fk_column *cols;
+    int *visits;
+    int mismatches;
+};
+
+static void check_child(void *ud, unsigned thread, size_t child,
+                        const fk_cand_list *l)
+{
+    struct seen *s = ud;
+    (void)thread;
+    __atomic_add_fetch(&s->visits[child], 1, __ATOMIC_RELAXED);
+    fk_cand_list direct = {0};
+    fk_index_candidates(s->ix, &s->cols[child], child, &direct);
+    int same = direct.n == l->n;
+    for (size_t i = 0; same && i < l->n; i++)
+        same = direct.v[i].parent == l->v[i].parent;
+    if (!same)
+        __atomic_add_fetch(&s->mismatches, 1, __ATOMIC_RELAXED);
+    fk_cand_list_free(&direct);
+}
+
+static void test_stream_visits_every_child_once(void **state)
+{
+    (void)state;
+    size_t n = 2000;
+    fk_column *cols = synthetic(n);
+    fk_index *ix = fk_index_build(cols, n, NULL);
+    struct seen s = {ix, cols, calloc(n, sizeof(int)), 0};
+    assert_int_equal(fk_index_candidates_each(ix, 3, check_child, &s), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(s.visits[i], fk_column_child_ok(&cols[i]) ? 1 : 0);
+    assert_int_equal(s.mismatches, 0);
+    free(s.visits);
+    fk_index_free(ix);
+    free(cols);
 }
 
 static int setup(void **state)
@@ -311,6 +449,11 @@ int main(void)
         cmocka_unit_test(test_sorted_by_containment),
         cmocka_unit_test(test_memory_linear_and_small),
         cmocka_unit_test(test_max_posting),
+        cmocka_unit_test(test_bounded_per_hash_tightest_first),
+        cmocka_unit_test(test_groups_bounded_separately),
+        cmocka_unit_test(test_max_candidates_keeps_the_best),
+        cmocka_unit_test(test_kmv_compare_matches_estimators),
+        cmocka_unit_test(test_stream_visits_every_child_once),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
