@@ -116,7 +116,10 @@ static int gather(const fk_index *ix, const fk_column *child, size_t self,
     uint32_t nd = (uint32_t)ix->ndeclared, np = (uint32_t)ix->nparents;
     uint32_t r_decl = first_rank(ix, child, 0, nd);
     uint32_t r_rest = first_rank(ix, child, nd, np);
-    for (size_t j = 0; j < child->kmv.n; j++) {
+    size_t nh = child->kmv.n;
+    if (ix->opts.gather_hashes && nh > ix->opts.gather_hashes)
+        nh = ix->opts.gather_hashes;
+    for (size_t j = 0; j < nh; j++) {
         uint64_t h = child->kmv.h[j];
         struct walk w = {child, self, bucket_of(ix, h), tag_of(ix, h)};
         /* A value in very many parents ("1", "0") says little. */

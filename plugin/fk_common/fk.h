@@ -223,9 +223,14 @@ typedef struct fk_index_opts {
                                   (declared keys, sample-unique columns):
                                   the plausible ones of smallest distinct
                                   count that can still hold the child,
-                                  default 8, 0 = no limit */
+                                  default 16, 0 = no limit */
     unsigned max_candidates;   /* candidates kept per child, best first,
                                   default 32, 0 = no limit */
+    unsigned gather_hashes;    /* parents are looked up through the
+                                  child's this many smallest hashes (those
+                                  a sampled parent's sketch is likeliest to
+                                  hold; containment is then estimated on
+                                  the whole sketch), default 16, 0 = all */
 } fk_index_opts;
 
 void fk_index_opts_default(fk_index_opts *o);

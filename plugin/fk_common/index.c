@@ -30,8 +30,9 @@ void fk_index_opts_default(fk_index_opts *o)
     o->range_slack = 0.05;
     o->min_shared = 1;
     o->max_posting = 0;
-    o->max_per_hash = 8;
+    o->max_per_hash = 16;
     o->max_candidates = 32;
+    o->gather_hashes = 16;
 }
 
 int fk_column_child_ok(const fk_column *c)
