@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 #define CS_ABI_MAJOR 1
-#define CS_ABI_MINOR 1
+#define CS_ABI_MINOR 2
 
 /* Return codes of every host function and every pass callback. */
 typedef enum cs_status {
@@ -136,6 +136,34 @@ typedef struct cs_http_response {
     char *content_type;
     char *retry_after; /* Retry-After header value if present, else NULL */
 } cs_http_response;
+
+/* A chat completion through the host's LLM client (since ABI 1.2).
+ * Strings are borrowed for the call. */
+typedef struct cs_llm_request {
+    uint32_t struct_size;    /* sizeof(cs_llm_request) as compiled */
+    const char *endpoint;    /* a name under the manifest's `llm.endpoints`;
+                                NULL: "default" */
+    const char *model;       /* NULL: the endpoint's chat model */
+    const char *system;      /* system message, may be NULL */
+    const char *prompt;      /* the user message */
+    const char *json_schema; /* JSON Schema (text) the answer must follow,
+                                or NULL for free text; sent as
+                                response_format where the server supports
+                                it, checked by the host either way */
+    double temperature;      /* always sent (servers differ in defaults) */
+    double top_p;
+    int max_tokens;  /* 0: the endpoint's default */
+    long timeout_ms; /* 0: the endpoint's default */
+} cs_llm_request;
+
+/* The answer; release with host->llm_response_free. */
+typedef struct cs_llm_response {
+    char *content; /* the message text (JSON text when a schema was given) */
+    char *model;   /* the model that answered, as the server says */
+    char *finish_reason;
+    long prompt_tokens, completion_tokens;
+    int attempts; /* HTTP attempts the host made */
+} cs_llm_response;
 
 typedef struct cs_host_api cs_host_api;
 
@@ -275,6 +303,28 @@ struct cs_host_api {
      * source lists what changed since its watermark.  A targeted run never
      * moves the watermark: the host ignores watermark_set there. */
     json_t *(*run_targets)(cs_ctx *ctx);
+
+    /* ---- since ABI 1.2 (check with CS_HOST_HAS) ---- */
+
+    /* LLM chat completion and embeddings over the OpenAI-compatible API of
+     * an endpoint named in the manifest's `llm.endpoints`, through the
+     * egress allow-list, with the endpoint's concurrency limit, rate
+     * limit, retries (429/503, Retry-After honoured) and circuit breaker.
+     * llm_chat: CS_OK with *resp filled (free with llm_response_free);
+     * CS_ERR_UNAVAILABLE when the endpoint is down or its circuit is open
+     * (last_error says which), CS_ERR_TIMEOUT, CS_ERR_INVALID when the
+     * answer does not follow json_schema after the host's retries.
+     * llm_embed: n texts in, *out = a malloc'd array of n x *dim floats
+     * (free with llm_vectors_free); model NULL = the endpoint's embedding
+     * model, dimensions 0 = its configured dimension.  NULL in the table
+     * of a raw-aspect consumer.  Any pool thread. */
+    int (*llm_chat)(cs_ctx *ctx, const cs_llm_request *req,
+                    cs_llm_response *resp);
+    void (*llm_response_free)(cs_llm_response *resp);
+    int (*llm_embed)(cs_ctx *ctx, const char *endpoint, const char *model,
+                     const char *const *texts, size_t n, int dimensions,
+                     float **out, int *dim);
+    void (*llm_vectors_free)(float *vectors);
 };
 
 /* The descriptor a pass returns from cs_pass_entry().  Static storage. */
