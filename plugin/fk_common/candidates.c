@@ -100,7 +100,7 @@ static int walk_group(const fk_index *ix, const struct walk *w, uint32_t from,
         if (grow((void **)&out->scratch, &out->scratch_cap, *n + 1,
                  sizeof *out->scratch))
             return -1;
-        out->scratch[(*n)++] = ps->col;
+        out->scratch[(*n)++] = ix->prank[p];
         taken++;
     }
     return 0;
@@ -176,6 +176,55 @@ static int cmp_cand(const void *a, const void *b)
     return (x->parent > y->parent) - (x->parent < y->parent);
 }
 
+/* A first estimate from the lookups alone: a parent met at `count` of
+ * the child's `nh` looked-up hashes, whose sample holds a fraction f of
+ * its keys, should have been met at nh x f of them if it held the child. */
+static double lookup_estimate(const struct fk_parent_sum *p, size_t count,
+                              size_t nh)
+{
+    double expect = (double)nh * p->fraction;
+    return expect <= 0 || (double)count >= expect ? 1.0
+                                                  : (double)count / expect;
+}
+
+static int cmp_prelim(const void *a, const void *b)
+{
+    const fk_candidate *x = a, *y = b;
+    if (x->containment != y->containment)
+        return x->containment < y->containment ? 1 : -1;
+    if (x->shared != y->shared)
+        return x->shared < y->shared ? 1 : -1;
+    return (x->parent > y->parent) - (x->parent < y->parent);
+}
+
+/* The distinct parent ranks of the sorted scratch list as preliminary
+ * candidates (parent = rank, containment = lookup estimate, shared =
+ * lookups met) in out->v, best first, at most max_evaluated kept. */
+static int preselect(const fk_index *ix, const fk_column *child, size_t n,
+                     fk_cand_list *out)
+{
+    size_t nh = child->kmv.n;
+    if (ix->opts.gather_hashes && nh > ix->opts.gather_hashes)
+        nh = ix->opts.gather_hashes;
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && out->scratch[j] == out->scratch[i]; j++)
+            ;
+        if (grow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v))
+            return -1;
+        const struct fk_parent_sum *p = &ix->par[out->scratch[i]];
+        out->v[out->n++] =
+            (fk_candidate){.parent = out->scratch[i],
+                           .shared = (uint32_t)(j - i),
+                           .containment = lookup_estimate(p, j - i, nh)};
+    }
+    size_t keep = ix->opts.max_evaluated;
+    if (keep && out->n > keep) {
+        qsort(out->v, out->n, sizeof *out->v, cmp_prelim);
+        out->n = keep;
+    }
+    return 0;
+}
+
 int fk_index_candidates(const fk_index *ix, const fk_column *child, size_t self,
                         fk_cand_list *out)
 {
@@ -187,14 +236,15 @@ int fk_index_candidates(const fk_index *ix, const fk_column *child, size_t self,
         return -1;
     if (n > 1)
         qsort(out->scratch, n, sizeof *out->scratch, cmp_u32);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t pid = out->scratch[i];
-        if (i > 0 && pid == out->scratch[i - 1])
-            continue;
-        if (grow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v))
-            return -1;
-        out->n += (size_t)evaluate(ix, child, pid, &out->v[out->n]);
+    if (preselect(ix, child, n, out))
+        return -1;
+    /* The exact comparison of the preselected parents, in place. */
+    size_t kept = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        uint32_t pid = ix->par[out->v[i].parent].col;
+        kept += (size_t)evaluate(ix, child, pid, &out->v[kept]);
     }
+    out->n = kept;
     if (out->n > 1)
         qsort(out->v, out->n, sizeof *out->v, cmp_cand);
     if (ix->opts.max_candidates && out->n > ix->opts.max_candidates)

@@ -231,6 +231,11 @@ typedef struct fk_index_opts {
                                   a sampled parent's sketch is likeliest to
                                   hold; containment is then estimated on
                                   the whole sketch), default 16, 0 = all */
+    unsigned max_evaluated;    /* parents whose sketches are compared in
+                                  full per child, the best by what the
+                                  lookups alone say (hashes met against
+                                  hashes expected from the parent's sample
+                                  fraction), default 64, 0 = all */
 } fk_index_opts;
 
 void fk_index_opts_default(fk_index_opts *o);

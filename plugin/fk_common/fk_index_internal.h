@@ -10,6 +10,7 @@
 struct fk_parent_sum {
     double lo, hi;   /* child values must lie within, when range_rule */
     double distinct; /* estimate, the rank order */
+    double fraction; /* of its keys in its sample (0, 1] */
     uint32_t col;    /* index into cols */
     uint8_t family;  /* fk_family */
     uint8_t range_rule;

@@ -33,6 +33,7 @@ void fk_index_opts_default(fk_index_opts *o)
     o->max_per_hash = 16;
     o->max_candidates = 32;
     o->gather_hashes = 16;
+    o->max_evaluated = 64;
 }
 
 int fk_column_child_ok(const fk_column *c)
@@ -88,6 +89,7 @@ static void summarise(const fk_index *ix, uint32_t col,
     const fk_column *p = &ix->cols[col];
     out->col = col;
     out->distinct = p->distinct_estimate;
+    out->fraction = fk_column_sample_fraction(p);
     out->family = (uint8_t)fk_class_family((fk_class)p->cls);
     out->range_rule = (p->flags & FK_COL_HAS_RANGE) &&
                       ((p->flags & FK_COL_WHOLE) || p->row_count >= 0);

@@ -3,7 +3,7 @@
  * fk_common candidate index over synthetic column records.
  *
  *   bench_fk_scale [--threads N] [--max-posting N] [--max-per-hash N]
- *                  [--max-candidates N] [--gather-hashes N]
+ *                  [--max-candidates N] [--gather-hashes N] [--max-evaluated N]
  *                  [--pass-defaults] [COLUMNS...]
  *
  * --pass-defaults prunes with fk_discover's option defaults (uniqueness
@@ -621,12 +621,12 @@ static void print_header(const limits *l, const fk_index_opts *o)
     printf("record: sizeof(fk_column) = %zu bytes; index options: "
            "min_uniqueness %.2f, distinct_tolerance %.2f, range_slack %.2f, "
            "min_shared %u, max_posting %u, max_per_hash %u, max_candidates "
-           "%u, gather_hashes %u; %u threads, limits %u s and %zu MiB per "
-           "size\n",
+           "%u, gather_hashes %u, max_evaluated %u; %u threads, limits %u s "
+           "and %zu MiB per size\n",
            sizeof(fk_column), o->min_uniqueness, o->distinct_tolerance,
            o->range_slack, o->min_shared, o->max_posting, o->max_per_hash,
-           o->max_candidates, o->gather_hashes, l->threads, l->timeout_s,
-           l->mem_bytes >> 20);
+           o->max_candidates, o->gather_hashes, o->max_evaluated, l->threads,
+           l->timeout_s, l->mem_bytes >> 20);
     printf("%9s %8s %7s %7s %7s %7s %10s %8s %9s %10s %9s %7s %7s %7s %7s\n",
            "columns", "parents", "build s", "query s", "total s", "us/col",
            "pairs", "pairs/ch", "index B/c", "rec+ix B/c", "RSS B/col",
@@ -713,7 +713,8 @@ static int parse_args(int argc, char **argv, limits *l, fk_index_opts *o,
                       !strcmp(argv[i], "--mem-limit") ||
                       !strcmp(argv[i], "--max-per-hash") ||
                       !strcmp(argv[i], "--max-candidates") ||
-                      !strcmp(argv[i], "--gather-hashes");
+                      !strcmp(argv[i], "--gather-hashes") ||
+                      !strcmp(argv[i], "--max-evaluated");
         if (parse_num(opt ? argv[i] : "COLUMNS", arg, zero_ok, &v))
             return -1;
         if (!strcmp(argv[i], "--threads"))
@@ -726,6 +727,8 @@ static int parse_args(int argc, char **argv, limits *l, fk_index_opts *o,
             o->max_candidates = (unsigned)v;
         else if (!strcmp(argv[i], "--gather-hashes"))
             o->gather_hashes = (unsigned)v;
+        else if (!strcmp(argv[i], "--max-evaluated"))
+            o->max_evaluated = (unsigned)v;
         else if (!strcmp(argv[i], "--timeout"))
             l->timeout_s = (unsigned)v;
         else if (!strcmp(argv[i], "--mem-limit"))
