@@ -325,6 +325,27 @@ def test_human_edit_and_fail_next():
     assert call("GET", "/tables")[0] == 200
 
 
+def test_put_and_post_tables():
+    body = create("t05")
+    expect_error(*call("POST", "/tables", body), 409)
+    status, out = call("PUT", "/tables", dict(body, description="From ingestion."))
+    assert status == 200 and out["description"] == "From ingestion." and out["version"] == 0.2
+    om.human_edit("svc.db.bank.t05", [{"op": "add", "path": "/description",
+                                       "value": "Steward's words."}])
+    status, out = call("PUT", "/tables", dict(body, description="Bot again."))
+    assert status == 200 and out["description"] == "Steward's words.", out
+    assert out["version"] == 0.3, "a PUT that changes nothing bumped the version"
+    status, out = call("POST", "/tables", create("fresh", schema="extra"))
+    assert status == 201 and out["fullyQualifiedName"] == "svc.db.extra.fresh", out
+    no_len = create("bad", columns=[{"name": "v", "dataType": "VARCHAR"}])
+    expect_error(*call("PUT", "/tables", no_len), 400, ["dataLength"])
+    expect_error(*call("PUT", "/tables", raw=b"{not json"), 400)
+    take_schema_errors("api/data/createTable.json", "not JSON")
+    expect_error(*call("PUT", "/tables", dict(body, owner="x")), 400)
+    take_schema_errors("api/data/createTable.json", "owner")
+    om.delete_table("svc.db.extra.fresh", hard=True)
+
+
 class _Receiver(http.server.BaseHTTPRequestHandler):
     got = []
 
@@ -437,7 +458,7 @@ try:
              test_invalid_and_unknown_tag_labels_are_refused, test_second_pii_tag_is_refused,
              test_suggestions_validated_resolved_and_applied,
              test_lineage_checks_entities_and_columns, test_search_range_filter_sort_and_paging,
-             test_soft_and_hard_delete, test_human_edit_and_fail_next,
+             test_soft_and_hard_delete, test_human_edit_and_fail_next, test_put_and_post_tables,
              test_change_event_signature, test_seed_demo_maps_catalog,
              test_seed_demo_registers_the_demo_database])
 finally:
