@@ -81,6 +81,34 @@ static double coverage(const fk_column *c, const fk_column *p)
     return cov > 1.0 ? 1.0 : (cov < 0 ? 0 : cov);
 }
 
+/* The length of an FQN's "service.database" as written (a quoted part
+ * may hold dots). */
+static size_t db_prefix(const char *fqn)
+{
+    int dots = 0;
+    bool quoted = false;
+    size_t i = 0;
+    for (; fqn[i]; i++) {
+        if (fqn[i] == '"')
+            quoted = !quoted; /* a doubled quote toggles twice */
+        else if (fqn[i] == '.' && !quoted && ++dots == 2)
+            break;
+    }
+    return i;
+}
+
+/* One schema of one source: by connection when both tables name one
+ * (Postgres), else by the FQN's service and database (Trino). */
+static bool same_schema(const struct fkd_table *a, const struct fkd_table *b)
+{
+    if (strcmp(a->schema, b->schema) != 0)
+        return false;
+    if (a->connection && b->connection)
+        return strcmp(a->connection, b->connection) == 0;
+    size_t n = db_prefix(a->fqn);
+    return n == db_prefix(b->fqn) && strncmp(a->fqn, b->fqn, n) == 0;
+}
+
 /* Scores one candidate; false when it is out of the running. */
 static bool score(const struct fkd_model *m, size_t child,
                   const fk_candidate *cand, const struct fkd_opts *o,
@@ -100,8 +128,7 @@ static bool score(const struct fkd_model *m, size_t child,
     e->name_score = fkd_name_score(m->col_names[child], pt->name,
                                    m->col_names[cand->parent],
                                    c->table_id == p->table_id, &e->name_why);
-    e->same_schema = strcmp(ct->schema, pt->schema) == 0 &&
-                     strcmp(ct->connection, pt->connection) == 0;
+    e->same_schema = same_schema(ct, pt);
     e->coverage = coverage(c, p);
     e->declared_key = declared_key;
     /* a primary key pointing elsewhere (1:1 extension tables) needs its

@@ -1,6 +1,7 @@
 /*
  * Confirmation: every chosen edge is checked by the source's own engine
- * with one count query, so the decision rests on the data and not on the
+ * (here the Postgres path; confirm_trino.c builds the Trino one) with one
+ * count query, so the decision rests on the data and not on the
  * sketches.  The query returns two counts, never a value:
  *
  *   SELECT count(*) AS checked,
@@ -159,27 +160,23 @@ static int describe(const struct fkd_model *m, const struct fkd_edge *x,
     return n;
 }
 
-static void set_reason(const struct fkd_model *m, struct fkd_edge *x,
-                       const char *fmt_tail)
+/* See fk_discover.h. */
+void fkd_set_reason(const struct fkd_model *m, struct fkd_edge *x,
+                    const char *tail)
 {
     char head[160];
     describe(m, x, head, sizeof head);
-    snprintf(x->reason, sizeof x->reason, "%s; %s", head, fmt_tail);
+    snprintf(x->reason, sizeof x->reason, "%s; %s", head, tail);
 }
 
-/* Reads the two counts and decides the edge. */
-static void judge(const cs_host_api *h, const struct fkd_model *m,
-                  struct fkd_edge *x, cs_sql_result *r,
-                  const struct fkd_opts *o)
+/* See fk_discover.h. */
+void fkd_judge(const struct fkd_model *m, struct fkd_edge *x, const char *a,
+               const char *b, const struct fkd_opts *o)
 {
-    const char *a = h->sql_nrows(r) == 1 && h->sql_ncols(r) == 2
-                        ? h->sql_value(r, 0, 0)
-                        : NULL;
-    const char *b = a ? h->sql_value(r, 0, 1) : NULL;
     char tail[160];
     if (!a || !b) {
         x->status = FKD_UNCONFIRMED;
-        set_reason(m, x, "not confirmed: the anti-join gave no counts");
+        fkd_set_reason(m, x, "not confirmed: the anti-join gave no counts");
         return;
     }
     x->checked = atoll(a);
@@ -200,7 +197,45 @@ static void judge(const cs_host_api *h, const struct fkd_model *m,
                  "%lld of %lld child rows without a parent%s", x->violations,
                  x->checked, how);
     }
-    set_reason(m, x, tail);
+    fkd_set_reason(m, x, tail);
+}
+
+/* Reads the two counts of a Postgres result and decides the edge. */
+static void judge(const cs_host_api *h, const struct fkd_model *m,
+                  struct fkd_edge *x, cs_sql_result *r,
+                  const struct fkd_opts *o)
+{
+    const char *a = h->sql_nrows(r) == 1 && h->sql_ncols(r) == 2
+                        ? h->sql_value(r, 0, 0)
+                        : NULL;
+    fkd_judge(m, x, a, a ? h->sql_value(r, 0, 1) : NULL, o);
+}
+
+/* See fk_discover.h. */
+void fkd_unconfirmed(const struct fkd_model *m, struct fkd_edge *x,
+                     const struct fkd_opts *o, bool timeout, const char *msg)
+{
+    char tail[160];
+    x->status = FKD_UNCONFIRMED;
+    if (timeout)
+        snprintf(tail, sizeof tail,
+                 "not confirmed: the anti-join hit the statement timeout "
+                 "(%lld ms)",
+                 o->timeout_ms);
+    else
+        snprintf(tail, sizeof tail, "not confirmed: %.100s",
+                 msg && *msg ? msg : "query failed");
+    fkd_set_reason(m, x, tail);
+}
+
+/* See fk_discover.h. */
+double fkd_sample_pct(const struct fkd_model *m, const struct fkd_edge *x,
+                      const struct fkd_opts *o)
+{
+    const struct fkd_table *ct = &m->tables[m->cols[x->child].table_id];
+    if (o->max_confirm_rows > 0 && ct->row_count > (double)o->max_confirm_rows)
+        return 100.0 * (double)o->max_confirm_rows / ct->row_count;
+    return 0;
 }
 
 /* Runs the check of one edge on `conn`. */
@@ -208,10 +243,7 @@ static int confirm_one(const struct fkd_model *m, struct fkd_edge *x,
                        const struct fkd_opts *o, const cs_host_api *h,
                        cs_ctx *ctx, const char *conn)
 {
-    const struct fkd_table *ct = &m->tables[m->cols[x->child].table_id];
-    double pct = 0;
-    if (o->max_confirm_rows > 0 && ct->row_count > (double)o->max_confirm_rows)
-        pct = 100.0 * (double)o->max_confirm_rows / ct->row_count;
+    double pct = fkd_sample_pct(m, x, o);
     x->sampled = pct > 0;
     char *sql = fkd_antijoin_sql(m, x, pct);
     if (!sql)
@@ -222,18 +254,8 @@ static int confirm_one(const struct fkd_model *m, struct fkd_edge *x,
     if (rc == CS_ERR_STOPPING)
         return rc;
     if (rc != CS_OK) {
-        char tail[160];
         const char *msg = h->last_error(ctx);
-        x->status = FKD_UNCONFIRMED;
-        if (is_timeout(rc, msg))
-            snprintf(tail, sizeof tail,
-                     "not confirmed: the anti-join hit the statement timeout "
-                     "(%lld ms)",
-                     o->timeout_ms);
-        else
-            snprintf(tail, sizeof tail, "not confirmed: %.100s",
-                     msg && *msg ? msg : "query failed");
-        set_reason(m, x, tail);
+        fkd_unconfirmed(m, x, o, is_timeout(rc, msg), msg);
         return CS_OK;
     }
     judge(h, m, x, r, o);
@@ -265,9 +287,9 @@ static int confirm_conn(const struct fkd_model *m, struct fkd_edges *e,
             rc = CS_ERR_STOPPING;
         } else if (strcmp(pt->connection, conn) != 0) {
             x->status = FKD_UNCONFIRMED;
-            set_reason(m, x,
-                       "not confirmed: the parent is on another "
-                       "connection");
+            fkd_set_reason(m, x,
+                           "not confirmed: the parent is on another "
+                           "connection");
         } else {
             rc = confirm_one(m, x, o, h, ctx, conn);
         }
@@ -275,6 +297,25 @@ static int confirm_conn(const struct fkd_model *m, struct fkd_edges *e,
     if (restore)
         timeout_end(h, ctx, conn, saved);
     return rc;
+}
+
+/* Whether the engine can be reached from this pass at all. */
+static bool engine_reachable(const struct fkd_opts *o, const cs_host_api *h)
+{
+    return o->engine == FKD_ENGINE_TRINO ? h->http != NULL
+                                         : h->sql_query != NULL;
+}
+
+static void unchecked(const struct fkd_model *m, struct fkd_edge *x,
+                      const struct fkd_opts *o)
+{
+    x->status = FKD_UNCHECKED;
+    if (!o->confirm)
+        fkd_set_reason(m, x, "not confirmed: confirm is off");
+    else if (o->engine == FKD_ENGINE_TRINO)
+        fkd_set_reason(m, x, "not confirmed: no network access");
+    else
+        fkd_set_reason(m, x, "not confirmed: no SQL access");
 }
 
 /* Checks the pending edges of in-scope children; see fk_discover.h. */
@@ -285,15 +326,17 @@ int fkd_confirm_all(const struct fkd_model *m, struct fkd_edges *e,
         struct fkd_edge *x = &e->v[i];
         if (!wants_check(m, x))
             continue;
-        if (!o->confirm || !h->sql_query) {
-            x->status = FKD_UNCHECKED;
-            set_reason(m, x,
-                       o->confirm ? "not confirmed: no SQL access"
-                                  : "not confirmed: confirm is off");
+        if (!o->confirm || !engine_reachable(o, h)) {
+            unchecked(m, x, o);
             continue;
         }
-        const char *conn = m->tables[m->cols[x->child].table_id].connection;
-        int rc = confirm_conn(m, e, o, h, ctx, conn);
+        int rc;
+        if (o->engine == FKD_ENGINE_TRINO)
+            rc = h->should_stop(ctx) ? CS_ERR_STOPPING
+                                     : fkd_confirm_trino(m, x, o, h, ctx);
+        else
+            rc = confirm_conn(m, e, o, h, ctx,
+                              m->tables[m->cols[x->child].table_id].connection);
         if (rc != CS_OK)
             return rc;
     }

@@ -6,7 +6,8 @@
  * all of them without profiling them again), indexes the parent-eligible
  * columns by sketch hash (fk_common), chooses at most one parent per
  * child column unless the evidence is equal (choose.c), confirms each
- * choice with an anti-join count on the source (confirm.c) and stores one
+ * choice with an anti-join count on the source (confirm.c, or through
+ * Trino with engine: trino, confirm_trino.c) and stores one
  * `fk` aspect per child table (emit.c).
  *
  * Which tables get a fresh aspect: every table of this run, and every
@@ -24,6 +25,11 @@ static const cs_aspect_decl consumes[] = {{"fingerprint", CS_ASPECT_REQUIRED},
 static const cs_aspect_decl produces[] = {{"fk", 0}, {NULL, 0}};
 
 static const cs_option_decl options[] = {
+    {"engine", CS_OPT_STRING, "\"postgres\"",
+     "where the anti-joins run: postgres (the table's connection) or trino "
+     "(trino_url, tables named through `catalogs`)",
+     0},
+    TRINO_OPTION_DECLS,
     {"tolerance", CS_OPT_INT, "0",
      "child rows without a parent still accepted as a foreign key", 0},
     {"confirm", CS_OPT_BOOL, "true",
@@ -32,7 +38,7 @@ static const cs_option_decl options[] = {
      "children with more rows are checked on a TABLESAMPLE of this size", 0},
     {"statement_timeout_ms", CS_OPT_INT, "30000",
      "timeout of one check (never above the connection's); 0: the "
-     "connection's",
+     "connection's (Trino: no deadline of ours)",
      0},
     {"min_containment", CS_OPT_NUMBER, "0.5",
      "least sketch containment of a candidate with name evidence", 0},
@@ -51,11 +57,32 @@ static const cs_option_decl options[] = {
 struct fkd_state {
     const cs_host_api *h;
     struct fkd_opts o;
+    trino_conf trino; /* engine trino only */
 };
 
 static double num_opt(const json_t *cfg, const char *name)
 {
     return json_number_value(json_object_get(cfg, name));
+}
+
+/* engine: postgres (nothing more to read) or trino (its options). */
+static int read_engine(struct fkd_state *s, const cs_host_api *h, cs_ctx *ctx,
+                       const json_t *cfg)
+{
+    const char *engine = json_string_value(json_object_get(cfg, "engine"));
+    if (!engine || strcmp(engine, "postgres") == 0)
+        return CS_OK;
+    if (strcmp(engine, "trino") != 0) {
+        h->set_error(ctx, "config.engine must be postgres or trino, not %s",
+                     engine);
+        return CS_ERR_INVALID;
+    }
+    int rc = trino_conf_init(&s->trino, h, ctx, true);
+    if (rc == CS_OK) {
+        s->o.engine = FKD_ENGINE_TRINO;
+        s->o.trino = &s->trino;
+    }
+    return rc;
 }
 
 static int fkd_init(const cs_host_api *h, cs_ctx *ctx, void **state)
@@ -86,13 +113,22 @@ static int fkd_init(const cs_host_api *h, cs_ctx *ctx, void **state)
         free(s);
         return CS_ERR_INVALID;
     }
+    int rc = read_engine(s, h, ctx, cfg);
+    if (rc != CS_OK) {
+        free(s);
+        return rc;
+    }
     *state = s;
     return CS_OK;
 }
 
 static void fkd_fini(void *state)
 {
-    free(state);
+    struct fkd_state *s = state;
+    if (!s)
+        return;
+    trino_conf_free(&s->trino);
+    free(s);
 }
 
 /* An older child table whose chosen parent is new gets a fresh aspect. */
@@ -173,7 +209,8 @@ static int fkd_finish(void *state, cs_ctx *ctx)
     }
     struct fkd_model m;
     char err[256];
-    if (fkd_model_build(&m, all, h, ctx, err, sizeof err) != 0) {
+    if (fkd_model_build(&m, all, s->o.engine == FKD_ENGINE_POSTGRES, h, ctx,
+                        err, sizeof err) != 0) {
         fkd_model_free(&m);
         h->set_error(ctx, "%s", err);
         return CS_ERR_NOMEM;

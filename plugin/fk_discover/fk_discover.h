@@ -6,7 +6,9 @@
  *   names.c    name evidence between a child column and a parent column;
  *   choose.c   candidates from the fk_common index, scored, at most one
  *              parent per child column unless the evidence is equal;
- *   confirm.c  the NULL-safe anti-join count through the source engine;
+ *   confirm.c  the NULL-safe anti-join count through the source engine
+ *              (Postgres connection), the reasons and the verdict;
+ *   confirm_trino.c  the same count through Trino (engine: trino);
  *   emit.c     the `fk` aspect of each child table.
  *
  * Everything runs inside finish() on one thread; nothing here is shared.
@@ -20,9 +22,18 @@
 #include <stdint.h>
 
 #include "fk.h"
+#include "trino.h"
+
+/* Where the anti-joins run. */
+enum fkd_engine {
+    FKD_ENGINE_POSTGRES = 0, /* the fingerprint's connection */
+    FKD_ENGINE_TRINO         /* trino_common, names from `catalogs` */
+};
 
 /* Validated options (see the declarations in fk_discover.c). */
 struct fkd_opts {
+    enum fkd_engine engine;
+    const trino_conf *trino;      /* engine trino: the client options */
     long long tolerance;          /* violations allowed */
     bool confirm;                 /* run the anti-join */
     long long max_confirm_rows;   /* above: TABLESAMPLE the child */
@@ -85,9 +96,12 @@ struct fkd_edges {
 /* ---- model.c ---- */
 
 /* Builds the model from `all` ({fqn: fingerprint}, stolen) and marks the
- * run's tables.  0, or -1 with the entity and reason in err. */
-int fkd_model_build(struct fkd_model *m, json_t *all, const cs_host_api *h,
-                    cs_ctx *ctx, char *err, size_t errlen);
+ * run's tables.  need_connection: a fingerprint without `connection` is
+ * skipped (the Postgres engine needs one; Trino names tables by FQN).
+ * 0, or -1 with the entity and reason in err. */
+int fkd_model_build(struct fkd_model *m, json_t *all, bool need_connection,
+                    const cs_host_api *h, cs_ctx *ctx, char *err,
+                    size_t errlen);
 void fkd_model_free(struct fkd_model *m);
 /* Table index of an FQN, or (size_t)-1. */
 size_t fkd_model_table(const struct fkd_model *m, const char *fqn);
@@ -146,6 +160,35 @@ int fkd_confirm_all(const struct fkd_model *m, struct fkd_edges *e,
  * sample_pct > 0 adds TABLESAMPLE SYSTEM (sample_pct) on the child. */
 char *fkd_antijoin_sql(const struct fkd_model *m, const struct fkd_edge *x,
                        double sample_pct);
+/* The TABLESAMPLE percentage that checks about max_confirm_rows rows of
+ * the edge's child, or 0 to read it whole. */
+double fkd_sample_pct(const struct fkd_model *m, const struct fkd_edge *x,
+                      const struct fkd_opts *o);
+/* x->reason = what chose the edge, then `tail`. */
+void fkd_set_reason(const struct fkd_model *m, struct fkd_edge *x,
+                    const char *tail);
+/* Decides the edge from the two counts (text; NULL: the query gave
+ * none). */
+void fkd_judge(const struct fkd_model *m, struct fkd_edge *x,
+               const char *checked, const char *violations,
+               const struct fkd_opts *o);
+/* Records a failed check: a timeout or the engine's message. */
+void fkd_unconfirmed(const struct fkd_model *m, struct fkd_edge *x,
+                     const struct fkd_opts *o, bool timeout, const char *msg);
+
+/* ---- confirm_trino.c ---- */
+
+/* The Trino anti-join for one edge between the quoted three-part names
+ * `child` and `parent` (malloc'd, NULL on allocation failure):
+ * sample_pct > 0 adds TABLESAMPLE BERNOULLI (sample_pct) on the child. */
+char *fkd_antijoin_trino_sql(const struct fkd_model *m,
+                             const struct fkd_edge *x, const char *child,
+                             const char *parent, double sample_pct);
+/* Checks one pending edge through Trino.  CS_OK (the edge is decided or
+ * unconfirmed), CS_ERR_STOPPING or CS_ERR_NOMEM. */
+int fkd_confirm_trino(const struct fkd_model *m, struct fkd_edge *x,
+                      const struct fkd_opts *o, const cs_host_api *h,
+                      cs_ctx *ctx);
 
 /* ---- emit.c ---- */
 

@@ -32,10 +32,10 @@ static const char *str_field(const json_t *o, const char *name)
 
 /* Reads the table-level fields; 0, or -1 naming the missing field. */
 static int table_from_fp(struct fkd_table *t, const char *fqn, const json_t *fp,
-                         char *err, size_t errlen)
+                         bool need_connection, char *err, size_t errlen)
 {
     static const char *const need[] = {"connection", "schema", "table", NULL};
-    for (int i = 0; need[i]; i++) {
+    for (int i = need_connection ? 0 : 1; need[i]; i++) {
         if (!str_field(fp, need[i])) {
             snprintf(err, errlen, "fingerprint of %s: no string `%s`", fqn,
                      need[i]);
@@ -110,8 +110,8 @@ static void mark_run(struct fkd_model *m, const cs_host_api *h, cs_ctx *ctx)
 /* Builds the model; see fk_discover.h.  A table whose fingerprint lacks
  * its identity fields is skipped with a warning, not fatal: one broken
  * aspect must not stop discovery for every other table. */
-int fkd_model_build(struct fkd_model *m, json_t *all, const cs_host_api *h,
-                    cs_ctx *ctx, char *err, size_t errlen)
+int fkd_model_build(struct fkd_model *m, json_t *all, bool need_connection,
+                    const cs_host_api *h, cs_ctx *ctx, char *err, size_t errlen)
 {
     *m = (struct fkd_model){.all = all};
     size_t nfqn = 0, ncols = count_columns(all);
@@ -128,8 +128,8 @@ int fkd_model_build(struct fkd_model *m, json_t *all, const cs_host_api *h,
     for (size_t i = 0; i < nfqn; i++) {
         json_t *fp = json_object_get(all, fqns[i]);
         char why[256];
-        if (table_from_fp(&m->tables[m->ntables], fqns[i], fp, why,
-                          sizeof why) != 0) {
+        if (table_from_fp(&m->tables[m->ntables], fqns[i], fp, need_connection,
+                          why, sizeof why) != 0) {
             h->log(ctx, CS_LOG_WARN, "%s (table skipped)", why);
             continue;
         }

@@ -14,11 +14,17 @@
  * Nothing here does I/O or keeps global state, so every function is safe
  * to call from several threads on distinct tables.  Functions that
  * allocate return NULL (or -1) on allocation failure.
+ *
+ * The last section holds what every profile pass does around the engine
+ * query: the shared options, the sampling SQL, the row count and putting
+ * both aspects through the host table.
  */
 #ifndef PROFILE_COMMON_H
 #define PROFILE_COMMON_H
 
+#include <catalog_sync/pass.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -110,6 +116,73 @@ int prof_profile_and_sample(const prof_table *t, const prof_options *o,
 
 /* A JSON string of `s`, with invalid UTF-8 bytes replaced by '?'. */
 json_t *prof_json_string(const char *s);
+
+/* ---- what every profile pass shares (pass.c) ---- */
+
+/* Used only when the manifest gives no hash_key: hashes are then still
+ * keyed, but comparable with every other installation that kept the
+ * default, so operators are told to set their own. */
+#define PROF_DEFAULT_HASH_KEY "catalog-sync default profile key; set hash_key"
+
+/* The sampling and statistics options of a profile pass, for its
+ * cs_option_decl array; `size_source` names the engine statistic that
+ * min_rows_for_sampling is compared with. */
+/* clang-format off */
+#define PROF_OPTION_DECLS(size_source) \
+    {"sample_percent", CS_OPT_NUMBER, "10", \
+     "TABLESAMPLE BERNOULLI percentage; 100 = no TABLESAMPLE", 0}, \
+    {"sample_rows", CS_OPT_INT, "1000", "LIMIT of the sampling query", 0}, \
+    {"min_rows_for_sampling", CS_OPT_INT, "10000", \
+     "tables with fewer rows (" size_source ") are read with LIMIT only", 0}, \
+    {"top_k", CS_OPT_INT, "10", "most frequent values kept per column", 0}, \
+    {"shapes_k", CS_OPT_INT, "5", "most frequent value shapes per column", \
+     0}, \
+    {"hash_key", CS_OPT_STRING, "\"" PROF_DEFAULT_HASH_KEY "\"", \
+     "secret key of the top-value hashes (keep it stable to compare runs)", \
+     0}
+/* clang-format on */
+
+/* The PROF_OPTION_DECLS options, validated. */
+typedef struct prof_config {
+    double sample_percent; /* (0, 100]; 100: never TABLESAMPLE */
+    long sample_rows;      /* LIMIT of the sampling query */
+    double min_rows_for_sampling;
+    prof_options opts; /* top_k, shapes_k, key from hash_key */
+} prof_config;
+
+/* Reads the PROF_OPTION_DECLS options of the pass's config and registers
+ * hash_key as a secret.  CS_OK, or CS_ERR_INVALID after host->set_error.
+ * init() only. */
+int prof_config_read(const cs_host_api *h, cs_ctx *ctx, prof_config *c);
+
+/* The sampling query over `relation` (already quoted):
+ *   SELECT * FROM <relation>[ TABLESAMPLE BERNOULLI (p)] LIMIT n
+ * malloc'd, NULL on allocation failure. */
+char *prof_sampling_sql(const prof_config *c, const char *relation,
+                        bool sampled);
+
+/* How the rows were read and what the engine knows of the table size. */
+typedef struct prof_read {
+    bool sampled;             /* TABLESAMPLE was used */
+    double known_rows;        /* the engine's statistic; < 0: unknown */
+    const char *known_source; /* its rowCountSource: "reltuples", "stats" */
+} prof_read;
+
+/* The table's row count and its rowCountSource (static string):
+ *   "exact"       an unsampled read returned fewer than sample_rows rows;
+ *   known_source  else the engine's statistic when known;
+ *   "sample"      else rows x 100 / sample_percent of a sampled read;
+ *   "lower_bound" else (an unsampled read stopped at the LIMIT). */
+double prof_row_count(const prof_config *c, const prof_read *r, size_t nrows,
+                      const char **source);
+
+/* Computes the `profile` aspect ({rowCount, rowCountSource, sampleRows,
+ * samplePercent, columns}) and, when a later pass wants it (or the host
+ * cannot say), the raw `sample`, puts both and counts rows_sampled.
+ * `what` names the table in the error message.  CS_OK, CS_ERR_NOMEM or
+ * aspect_put's error, after host->set_error.  process() only. */
+int prof_put_aspects(const cs_host_api *h, cs_ctx *ctx, const prof_config *c,
+                     const prof_read *r, const prof_table *t, const char *what);
 
 #ifdef __cplusplus
 }

@@ -10,24 +10,15 @@
 #include "profile_common.h"
 
 #include <catalog_sync/pass.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Used only when the manifest gives no hash_key: hashes are then still
- * keyed, but comparable with every other installation that kept the
- * default, so operators are told to set their own. */
-#define DEFAULT_HASH_KEY "catalog-sync default profile key; set hash_key"
-
 struct prof_state {
     const cs_host_api *host;
     char *connection; /* NULL: the table aspect's catalogSync.connection */
-    double sample_percent;
-    long sample_rows;
-    double min_rows_for_sampling;
-    prof_options opts;
+    prof_config cfg;  /* sampling and statistics options (profile_common) */
 };
 
 static const cs_aspect_decl consumes[] = {{"table", CS_ASPECT_REQUIRED},
@@ -40,15 +31,7 @@ static const cs_option_decl options[] = {
      "connection to sample through; default: the one that discovered the "
      "table (catalogSync.connection)",
      0},
-    {"sample_percent", CS_OPT_NUMBER, "10",
-     "TABLESAMPLE BERNOULLI percentage; 100 = no TABLESAMPLE", 0},
-    {"sample_rows", CS_OPT_INT, "1000", "LIMIT of the sampling query", 0},
-    {"min_rows_for_sampling", CS_OPT_INT, "10000",
-     "tables with fewer rows (reltuples) are read with LIMIT only", 0},
-    {"top_k", CS_OPT_INT, "10", "most frequent values kept per column", 0},
-    {"shapes_k", CS_OPT_INT, "5", "most frequent value shapes per column", 0},
-    {"hash_key", CS_OPT_STRING, "\"" DEFAULT_HASH_KEY "\"",
-     "secret key of the top-value hashes (keep it stable to compare runs)", 0},
+    PROF_OPTION_DECLS("reltuples"),
     {NULL, 0, NULL, NULL, 0}};
 
 static void pp_fini(void *state)
@@ -60,12 +43,6 @@ static void pp_fini(void *state)
     free(s);
 }
 
-static double num_opt(const json_t *cfg, const char *key, double dflt)
-{
-    json_t *v = json_object_get(cfg, key);
-    return json_is_number(v) ? json_number_value(v) : dflt;
-}
-
 static int pp_init(const cs_host_api *host, cs_ctx *ctx, void **state)
 {
     const json_t *cfg = host->config(ctx);
@@ -75,23 +52,14 @@ static int pp_init(const cs_host_api *host, cs_ctx *ctx, void **state)
     s->host = host;
     const char *conn = json_string_value(json_object_get(cfg, "connection"));
     s->connection = conn ? strdup(conn) : NULL;
-    s->sample_percent = num_opt(cfg, "sample_percent", 10);
-    s->sample_rows = (long)num_opt(cfg, "sample_rows", 1000);
-    s->min_rows_for_sampling = num_opt(cfg, "min_rows_for_sampling", 10000);
-    s->opts.top_k = (size_t)num_opt(cfg, "top_k", 10);
-    s->opts.shapes_k = (size_t)num_opt(cfg, "shapes_k", 5);
-    const char *key = json_string_value(json_object_get(cfg, "hash_key"));
-    if (!key)
-        key = DEFAULT_HASH_KEY;
-    host->secret_register(ctx, key);
-    prof_key_from_string(key, s->opts.key);
-    if ((conn && !s->connection) || s->sample_percent <= 0 ||
-        s->sample_percent > 100 || s->sample_rows <= 0 ||
-        num_opt(cfg, "top_k", 10) < 0 || num_opt(cfg, "shapes_k", 5) < 0) {
-        host->set_error(ctx, "config: sample_percent must be in (0, 100], "
-                             "sample_rows > 0, top_k and shapes_k >= 0");
+    int rc = prof_config_read(host, ctx, &s->cfg);
+    if (rc == CS_OK && conn && !s->connection) {
+        host->set_error(ctx, "out of memory reading the config");
+        rc = CS_ERR_NOMEM;
+    }
+    if (rc != CS_OK) {
         pp_fini(s);
-        return CS_ERR_INVALID;
+        return rc;
     }
     *state = s;
     return CS_OK;
@@ -167,10 +135,10 @@ static int fetch_size(struct prof_state *s, cs_ctx *ctx, struct target *t)
  * on never-analyzed tables of under 100 pages (probably small too). */
 static int use_tablesample(const struct prof_state *s, const struct target *t)
 {
-    if (s->sample_percent >= 100 || t->relkind == 'v')
+    if (s->cfg.sample_percent >= 100 || t->relkind == 'v')
         return 0;
     if (t->reltuples >= 0)
-        return t->reltuples >= s->min_rows_for_sampling;
+        return t->reltuples >= s->cfg.min_rows_for_sampling;
     return t->relpages >= 100;
 }
 
@@ -178,20 +146,14 @@ static char *sampling_sql(const struct prof_state *s, const struct target *t,
                           int sampled)
 {
     char *qs = quote_ident(t->schema), *qt = quote_ident(t->table);
-    char *sql = NULL;
-    if (qs && qt) {
-        char clause[64] = "";
-        if (sampled)
-            snprintf(clause, sizeof clause, " TABLESAMPLE BERNOULLI (%.6g)",
-                     s->sample_percent);
-        if (asprintf(&sql,
-                     "/* catalog-sync profile: sample */ SELECT * FROM %s.%s%s"
-                     " LIMIT %ld",
-                     qs, qt, clause, s->sample_rows) < 0)
-            sql = NULL;
-    }
+    char *rel = NULL, *sql = NULL;
+    if (qs && qt && asprintf(&rel, "%s.%s", qs, qt) < 0)
+        rel = NULL;
+    if (rel)
+        sql = prof_sampling_sql(&s->cfg, rel, sampled);
     free(qs);
     free(qt);
+    free(rel);
     return sql;
 }
 
@@ -222,47 +184,6 @@ static prof_table *to_table(const cs_host_api *h, const cs_sql_result *r)
     free(types);
     free(cells);
     return t;
-}
-
-/* Row count and its source: the whole table read -> exact; else the
- * catalog's reltuples when analyzed; else scaled from the sample (a lower
- * bound when an unsampled read stopped at the LIMIT). */
-static json_t *row_count(const struct prof_state *s, const struct target *t,
-                         int sampled, size_t nrows, const char **source)
-{
-    if (!sampled && (long)nrows < s->sample_rows) {
-        *source = "exact";
-        return json_integer((json_int_t)nrows);
-    }
-    if (t->reltuples >= 0) {
-        *source = "reltuples";
-        return json_integer((json_int_t)llround(t->reltuples));
-    }
-    /* An unsampled read that stopped at the LIMIT of a never-analyzed
-     * table: the table has at least that many rows, and how many more is
-     * unknown.  Say so, so that no later pass takes the sample for the
-     * whole table. */
-    *source = sampled ? "sample" : "lower_bound";
-    double est =
-        sampled ? (double)nrows * 100.0 / s->sample_percent : (double)nrows;
-    return json_integer((json_int_t)llround(est));
-}
-
-/* The profile aspect around its columns (stolen). */
-static json_t *profile_json(const struct prof_state *s, const struct target *t,
-                            const prof_table *pt, int sampled, json_t *cols)
-{
-    const char *source = NULL;
-    json_t *count = row_count(s, t, sampled, prof_table_nrows(pt), &source);
-    if (!count || !cols) {
-        json_decref(count);
-        json_decref(cols);
-        return NULL;
-    }
-    return json_pack("{s:o, s:s, s:I, s:f, s:o}", "rowCount", count,
-                     "rowCountSource", source, "sampleRows",
-                     (json_int_t)prof_table_nrows(pt), "samplePercent",
-                     sampled ? s->sample_percent : 100.0, "columns", cols);
 }
 
 /* Reads catalogSync.{connection,schema,table} of the table aspect. */
@@ -304,29 +225,17 @@ static int sample_and_put(struct prof_state *s, cs_ctx *ctx,
     }
     prof_table *pt = to_table(h, r);
     h->sql_free(r);
-    /* Building the raw sample is most of the pass's own cost: skip it
-     * when no pass of the plan reads it. */
-    bool want_sample =
-        !CS_HOST_HAS(h, aspect_wanted) || h->aspect_wanted(ctx, "sample");
-    json_t *cols = NULL, *sample = NULL, *profile = NULL;
-    if (pt && prof_profile_and_sample(pt, &s->opts, &cols,
-                                      want_sample ? &sample : NULL) == 0)
-        profile = profile_json(s, t, pt, sampled, cols);
-    size_t nrows = pt ? prof_table_nrows(pt) : 0;
-    prof_table_free(pt);
-    if (!profile || (want_sample && !sample)) {
-        json_decref(profile);
-        json_decref(sample);
-        h->set_error(ctx, "%s.%s: out of memory while profiling", t->schema,
-                     t->table);
+    char what[256];
+    snprintf(what, sizeof what, "%s.%s", t->schema, t->table);
+    if (!pt) {
+        h->set_error(ctx, "%s: out of memory while profiling", what);
         return CS_ERR_NOMEM;
     }
-    h->metric_add(ctx, "rows_sampled", (double)nrows);
-    rc = h->aspect_put(ctx, "profile", profile);
-    if (rc == CS_OK && want_sample)
-        rc = h->aspect_put(ctx, "sample", sample);
-    else
-        json_decref(sample);
+    prof_read rd = {.sampled = sampled != 0,
+                    .known_rows = t->reltuples,
+                    .known_source = "reltuples"};
+    rc = prof_put_aspects(h, ctx, &s->cfg, &rd, pt, what);
+    prof_table_free(pt);
     return rc;
 }
 
