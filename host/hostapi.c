@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "httpclient.h"
+#include "llm.h"
 #include "log.h"
 #include "metrics.h"
 #include "sqlconn.h"
@@ -258,15 +259,20 @@ static int h_audit(cs_ctx *ctx, const char *target, const char *action,
         return CS_ERR_INVALID;
     return queue_audit(ctx->tr->state, ctx->run_id, ctx->pi->name, ctx->fqn,
                        target, action, field, (json_t *)old_value,
-                       (json_t *)new_value, (json_t *)evidence,
-                       ctx->last_error, sizeof ctx->last_error) == 0
+                       (json_t *)new_value, (json_t *)evidence, ctx->last_error,
+                       sizeof ctx->last_error) == 0
                ? CS_OK
                : CS_ERR;
 }
 
+/* The worker warns when a targeted run's source never asked for its
+ * targets (a pass built before ABI 1.1 lists everything instead). */
 static json_t *h_run_targets(cs_ctx *ctx)
 {
-    return ctx && ctx->mode == CTX_SOURCE ? ctx->targets : NULL;
+    if (!ctx || ctx->mode != CTX_SOURCE)
+        return NULL;
+    ctx->targets_read = true;
+    return ctx->targets;
 }
 
 /* Longer names would not fit the host's buffers: a cut name loses its
@@ -399,6 +405,39 @@ static int h_http(cs_ctx *ctx, const cs_http_request *req,
     return rc;
 }
 
+static struct llm_caller llm_caller_of(cs_ctx *ctx)
+{
+    return (struct llm_caller){ctx->tr->http, ctx->pi->name, ctx->fqn};
+}
+
+static int h_llm_chat(cs_ctx *ctx, const cs_llm_request *req,
+                      cs_llm_response *resp)
+{
+    if (!network_allowed(ctx))
+        return CS_ERR_DENIED;
+    struct llm_caller who = llm_caller_of(ctx);
+    int rc = llm_chat(ctx->env->llm, &who, req, resp, ctx->last_error,
+                      sizeof ctx->last_error);
+    if (rc == CS_ERR_EGRESS)
+        egress_refused(ctx, "llm");
+    return rc;
+}
+
+static int h_llm_embed(cs_ctx *ctx, const char *endpoint, const char *model,
+                       const char *const *texts, size_t n, int dimensions,
+                       float **out, int *dim)
+{
+    if (!network_allowed(ctx))
+        return CS_ERR_DENIED;
+    struct llm_caller who = llm_caller_of(ctx);
+    int rc =
+        llm_embed(ctx->env->llm, &who, endpoint, model, texts, n, dimensions,
+                  out, dim, ctx->last_error, sizeof ctx->last_error);
+    if (rc == CS_ERR_EGRESS)
+        egress_refused(ctx, "llm");
+    return rc;
+}
+
 static const cs_host_api base_table = {
     .struct_size = sizeof(cs_host_api),
     .abi_major = CS_ABI_MAJOR,
@@ -437,6 +476,10 @@ static const cs_host_api base_table = {
     .aspect_wanted = h_aspect_wanted,
     .audit = h_audit,
     .run_targets = h_run_targets,
+    .llm_chat = h_llm_chat,
+    .llm_response_free = llm_response_clear,
+    .llm_embed = h_llm_embed,
+    .llm_vectors_free = llm_vectors_free,
 };
 
 void hostapi_fill_table(struct pass_instance *pi)
@@ -449,6 +492,8 @@ void hostapi_fill_table(struct pass_instance *pi)
         pi->api.http = NULL;
         pi->api.state_put = NULL;
         pi->api.audit = NULL;
+        pi->api.llm_chat = NULL;
+        pi->api.llm_embed = NULL;
     }
 }
 

@@ -21,6 +21,7 @@
 
 struct metrics;
 struct http_client;
+struct llm_client;
 struct sql_pool;
 
 /* One loaded and initialised pass of the worker's plan. */
@@ -53,6 +54,7 @@ struct host_env {
     const struct plan *plan;
     struct metrics *metrics;
     atomic_bool *stopping;
+    struct llm_client *llm; /* the worker's `llm.endpoints`; may be NULL */
 };
 
 enum ctx_mode { CTX_INIT = 0, CTX_SOURCE, CTX_ENTITY, CTX_BATCH };
@@ -70,7 +72,8 @@ struct cs_ctx {
     size_t n_items, cap_items;
     json_t *watermark;        /* committed, owned by the ctx */
     json_t *staged_watermark; /* set by the pass, owned by the ctx */
-    json_t *targets; /* targeted run: borrowed from the caller, else NULL */
+    json_t *targets;   /* targeted run: borrowed from the caller, else NULL */
+    bool targets_read; /* the pass called run_targets() */
     /* CTX_BATCH */
     int64_t run_id;
     char **fqns;

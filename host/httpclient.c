@@ -317,16 +317,34 @@ static long backoff_ms(struct http_client *c, int retry)
     return half + (half > 0 ? (long)(rand_r(&c->seed) % (half + 1)) : 0);
 }
 
-/* Retry-After in its delta-seconds form; the HTTP-date form is ignored
- * (the backoff applies).  Capped at backoff_max_ms. */
+/* Retry-After as delta-seconds or an HTTP-date (RFC 9110 10.2.3; LiteLLM
+ * sends the first, some proxies the second); -1 when absent or
+ * unreadable, so the backoff applies.  Capped at backoff_max_ms. */
 static long retry_after_ms(struct http_client *c, const char *v)
 {
-    if (!v || !*v || strspn(v, "0123456789") != strlen(v))
+    long s;
+    if (!v || !*v)
         return -1;
-    long s = strtol(v, NULL, 10); /* LONG_MAX on overflow: capped below */
+    if (strspn(v, "0123456789") == strlen(v)) {
+        s = strtol(v, NULL, 10); /* LONG_MAX on overflow: capped below */
+    } else {
+        time_t at = curl_getdate(v, NULL);
+        if (at == (time_t)-1)
+            return -1;
+        time_t now = time(NULL);
+        s = at > now ? (long)(at - now) : 0;
+    }
     if (s > c->opts.backoff_max_ms / 1000)
         return c->opts.backoff_max_ms;
     return s * 1000;
+}
+
+/* Same thread as the client's requests.  See httpclient.h. */
+long http_client_retry_delay_ms(struct http_client *c, int retry,
+                                const char *retry_after)
+{
+    long wait = retry_after_ms(c, retry_after);
+    return wait >= 0 ? wait : backoff_ms(c, retry);
 }
 
 static void sleep_ms(long ms)

@@ -45,4 +45,12 @@ int http_client_request(struct http_client *c, const cs_http_request *req,
                         size_t errlen);
 void http_response_clear(cs_http_response *resp);
 
+/* For callers that run their own attempts with max_retries 0 (the LLM
+ * client, which rate-limits and counts each attempt): the wait before
+ * retry number `retry` (0-based), the answer's Retry-After when it has one
+ * (seconds or HTTP-date), else the client's jittered exponential backoff;
+ * at most backoff_max_ms.  The thread that owns the client. */
+long http_client_retry_delay_ms(struct http_client *c, int retry,
+                                const char *retry_after);
+
 #endif

@@ -1051,6 +1051,233 @@ static int load_limits(struct ld *L, struct manifest *m, const struct node *n)
     return 0;
 }
 
+/* ---- llm ---------------------------------------------------------------- */
+
+/* `rate_per_second`: a number >= 0 (0 = unlimited); strtod's "nan" and
+ * "inf" fail the range test. */
+static int get_rate(struct ld *L, const struct node *n, double *out)
+{
+    char b[100], *end;
+    if (n->kind == N_SCALAR && !is_null(n) &&
+        !isspace((unsigned char)*n->str)) {
+        errno = 0;
+        double v = strtod(n->str, &end);
+        if (!*end && errno == 0 && v >= 0 && v <= 1e6) {
+            *out = v;
+            return 0;
+        }
+    }
+    return failn(L, n,
+                 "expected a number of requests per second between 0 "
+                 "(unlimited) and 1000000, got %s",
+                 describe(n, b, sizeof b));
+}
+
+/* A non-empty string (model names, keys). */
+static int get_name(struct ld *L, const struct node *n, const char *what,
+                    char **out)
+{
+    if (want(L, n, N_SCALAR, what) < 0)
+        return -1;
+    if (!*n->str)
+        return failn(L, n, "expected %s, got an empty string", what);
+    return get_string(L, n, out);
+}
+
+/* The base URL must be http(s), carry no query, and point at a host:port
+ * of the egress list, so a typo fails `check` instead of every call.  A
+ * trailing "/" or "/v1" is dropped: the client appends "/v1/...". */
+static int load_llm_url(struct ld *L, const struct manifest *m,
+                        const struct node *n, char **out)
+{
+    char host[256], why[512], b[100];
+    int port = 0;
+    if (want(L, n, N_SCALAR, "a URL") < 0)
+        return -1;
+    if ((strncasecmp(n->str, "http://", 7) &&
+         strncasecmp(n->str, "https://", 8)) ||
+        strpbrk(n->str, "?#"))
+        return failn(L, n,
+                     "expected an http:// or https:// base URL without query, "
+                     "got %s",
+                     describe(n, b, sizeof b));
+    if (egress_url_target(n->str, host, sizeof host, &port, why, sizeof why) <
+        0)
+        return failn(L, n, "%s", why);
+    if (!egress_allowed(m->egress, m->n_egress, host, port))
+        return failn(L, n,
+                     "egress refused: %s:%d is not in the manifest's egress "
+                     "list (add \"%s:%d\" to `egress`)",
+                     host, port, host, port);
+    if (get_string(L, n, out) < 0)
+        return -1;
+    size_t len = strlen(*out);
+    while (len > 0 && (*out)[len - 1] == '/')
+        (*out)[--len] = '\0';
+    if (len >= 3 && !strcmp(*out + len - 3, "/v1"))
+        (*out)[len - 3] = '\0';
+    return 0;
+}
+
+static int load_llm_format(struct ld *L, const struct node *n,
+                           enum mf_llm_format *out)
+{
+    static const char *const names[] = {"json_schema", "json_object", "none"};
+    char b[100];
+    for (int i = 0; n->kind == N_SCALAR && i < 3; i++)
+        if (!strcmp(n->str, names[i])) {
+            *out = (enum mf_llm_format)i;
+            return 0;
+        }
+    return failn(L, n, "expected json_schema, json_object or none, got %s",
+                 describe(n, b, sizeof b));
+}
+
+static int load_llm_circuit(struct ld *L, struct mf_llm_endpoint *e,
+                            const struct node *n)
+{
+    static const char *const keys[] = {"failures", "cooldown", NULL};
+    const struct node *v;
+    if (want(L, n, N_MAP, "{failures: N, cooldown: DURATION}") < 0 ||
+        check_keys(L, n, keys) < 0)
+        return -1;
+    if ((v = get(n, "failures")) &&
+        get_int(L, v, 0, 1000, &e->circuit_failures) < 0)
+        return -1;
+    if ((v = get(n, "cooldown")) &&
+        get_millis(L, v, &e->circuit_cooldown_ms) < 0)
+        return -1;
+    if (v && e->circuit_cooldown_ms < 1)
+        return failn(L, v, "expected a cooldown longer than 0");
+    return 0;
+}
+
+/* Models and the key: at least one of chat_model and embedding_model. */
+static int load_llm_models(struct ld *L, struct mf_llm_endpoint *e,
+                           const struct node *n)
+{
+    const struct node *v;
+    if ((v = get(n, "api_key"))) {
+        if (get_name(L, v, "an API key", &e->api_key) < 0)
+            return -1;
+        log_add_secret(e->api_key); /* also when it came from ${VAR} */
+    }
+    if ((v = get(n, "chat_model")) &&
+        get_name(L, v, "a model name", &e->chat_model) < 0)
+        return -1;
+    if ((v = get(n, "fallback_model")) &&
+        get_name(L, v, "a model name", &e->fallback_model) < 0)
+        return -1;
+    if ((v = get(n, "embedding_model")) &&
+        get_name(L, v, "a model name", &e->embedding_model) < 0)
+        return -1;
+    if (!e->chat_model && !e->embedding_model)
+        return failn(L, n, "give `chat_model`, `embedding_model` or both");
+    if ((v = get(n, "dimensions")) &&
+        get_int(L, v, 1, 65536, &e->dimensions) < 0)
+        return -1;
+    if (v && !e->embedding_model)
+        return failn(L, v, "`dimensions` needs an `embedding_model`");
+    return 0;
+}
+
+static int load_llm_limits(struct ld *L, struct mf_llm_endpoint *e,
+                           const struct node *n)
+{
+    const struct node *v;
+    if ((v = get(n, "concurrency")) &&
+        get_int(L, v, 1, 1024, &e->concurrency) < 0)
+        return -1;
+    e->burst = e->concurrency;
+    if ((v = get(n, "rate_per_second")) &&
+        get_rate(L, v, &e->rate_per_second) < 0)
+        return -1;
+    if ((v = get(n, "burst")) && get_int(L, v, 1, 100000, &e->burst) < 0)
+        return -1;
+    if ((v = get(n, "timeout")) && get_millis(L, v, &e->timeout_ms) < 0)
+        return -1;
+    if (v && e->timeout_ms < 1)
+        return failn(L, v, "expected a timeout longer than 0");
+    if ((v = get(n, "retries")) && get_int(L, v, 0, 20, &e->retries) < 0)
+        return -1;
+    if ((v = get(n, "max_tokens")) &&
+        get_int(L, v, 1, 1000000, &e->max_tokens) < 0)
+        return -1;
+    if ((v = get(n, "circuit")) && load_llm_circuit(L, e, v) < 0)
+        return -1;
+    return 0;
+}
+
+static int load_llm_endpoint(struct ld *L, const struct manifest *m,
+                             struct mf_llm_endpoint *e, const struct entry *en)
+{
+    static const char *const keys[] = {"url",
+                                       "api_key",
+                                       "chat_model",
+                                       "fallback_model",
+                                       "embedding_model",
+                                       "dimensions",
+                                       "response_format",
+                                       "concurrency",
+                                       "rate_per_second",
+                                       "burst",
+                                       "timeout",
+                                       "retries",
+                                       "max_tokens",
+                                       "circuit",
+                                       NULL};
+    const struct node *n = en->val, *v;
+    *e = (struct mf_llm_endpoint){.concurrency = 4,
+                                  .timeout_ms = 60000,
+                                  .retries = 3,
+                                  .circuit_failures = 5,
+                                  .circuit_cooldown_ms = 30000,
+                                  .pos = en->kpos};
+    if (!valid_ident(en->key))
+        return fail(L, en->kpos, n->path,
+                    "bad endpoint name \"%s\" (use a-z, 0-9, _)", en->key);
+    if (!(e->name = strdup(en->key)))
+        return failn(L, n, "out of memory");
+    if (want(L, n, N_MAP, "a mapping with `url`") < 0 ||
+        check_keys(L, n, keys) < 0)
+        return -1;
+    if (!get(n, "url"))
+        return missing(L, n, "url");
+    if (load_llm_url(L, m, get(n, "url"), &e->url) < 0 ||
+        load_llm_models(L, e, n) < 0 || load_llm_limits(L, e, n) < 0)
+        return -1;
+    if ((v = get(n, "response_format")) &&
+        load_llm_format(L, v, &e->response_format) < 0)
+        return -1;
+    return 0;
+}
+
+/* `llm: {endpoints: {name: {...}}}`; needs `egress` loaded first. */
+static int load_llm(struct ld *L, struct manifest *m, const struct node *n)
+{
+    static const char *const keys[] = {"endpoints", NULL};
+    const struct node *eps;
+    if (is_null(n))
+        return 0;
+    if (want(L, n, N_MAP, "a mapping with `endpoints`") < 0 ||
+        check_keys(L, n, keys) < 0)
+        return -1;
+    if (!(eps = get(n, "endpoints")))
+        return missing(L, n, "endpoints");
+    if (want(L, eps, N_MAP, "a mapping of endpoint names") < 0)
+        return -1;
+    m->llm_endpoints =
+        calloc(eps->n_entries ? eps->n_entries : 1, sizeof *m->llm_endpoints);
+    if (!m->llm_endpoints)
+        return failn(L, eps, "out of memory");
+    for (size_t i = 0; i < eps->n_entries; i++) {
+        m->n_llm_endpoints++;
+        if (load_llm_endpoint(L, m, &m->llm_endpoints[i], &eps->entries[i]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 #ifndef CS_PASS_INSTALL_SUBDIR
 #define CS_PASS_INSTALL_SUBDIR "lib/catalog-sync/passes"
 #endif
@@ -1317,15 +1544,95 @@ static int load_passes(struct ld *L, struct manifest *m, const struct node *n)
     return 0;
 }
 
+/* ---- webhooks ----------------------------------------------------------- */
+
+/* An HMAC key shorter than this is guessable offline from one signed
+ * delivery; API tokens have the same floor. */
+#define MIN_WEBHOOK_SECRET 16
+
+static int check_webhook_source(struct ld *L, const struct manifest *m,
+                                const struct node *n)
+{
+    const struct mf_pass *p = manifest_find_pass(m, n->str);
+    if (p && p->kind == MF_KIND_SOURCE && p->enabled)
+        return 0;
+    char names[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < m->n_passes; i++) {
+        const struct mf_pass *s = &m->passes[i];
+        int w = s->kind == MF_KIND_SOURCE && s->enabled
+                    ? snprintf(names + used, sizeof names - used, "%s%s",
+                               used ? ", " : "", s->name)
+                    : 0;
+        if (w > 0 && (size_t)w < sizeof names - used)
+            used += (size_t)w;
+    }
+    return failn(L, n,
+                 "`%s` is not an enabled source pass (enabled sources: %s)",
+                 n->str, used ? names : "none");
+}
+
+static int load_webhook_secret(struct ld *L, struct mf_webhook *w,
+                               const struct node *map)
+{
+    const struct node *s = get(map, "secret");
+    if (!s)
+        return missing(L, map, "secret");
+    if (get_string(L, s, &w->secret) < 0)
+        return -1;
+    /* `secret: ${VAR}` is not a *_file: register it here. */
+    log_add_secret(w->secret);
+    if (strlen(w->secret) < MIN_WEBHOOK_SECRET)
+        return failn(L, s, "the secret must be at least %d characters",
+                     MIN_WEBHOOK_SECRET);
+    return 0;
+}
+
+static int load_webhook_om(struct ld *L, struct manifest *m,
+                           const struct node *n)
+{
+    static const char *const keys[] = {"secret", "source", "bot_name", NULL};
+    if (want(L, n, N_MAP, "a mapping with `secret` and `source`") < 0 ||
+        check_keys(L, n, keys) < 0)
+        return -1;
+    struct mf_webhook *w = calloc(1, sizeof *w);
+    if (!w)
+        return failn(L, n, "out of memory");
+    m->webhook_om = w;
+    w->pos = n->pos;
+    if (load_webhook_secret(L, w, n) < 0)
+        return -1;
+    const struct node *src = get(n, "source");
+    if (!src)
+        return missing(L, n, "source");
+    if (get_string(L, src, &w->source) < 0 ||
+        check_webhook_source(L, m, src) < 0)
+        return -1;
+    const struct node *bot = get(n, "bot_name");
+    return bot && !is_null(bot) ? get_string(L, bot, &w->bot_name) : 0;
+}
+
+static int load_webhooks(struct ld *L, struct manifest *m, const struct node *n)
+{
+    static const char *const keys[] = {"openmetadata", NULL};
+    if (is_null(n))
+        return 0;
+    if (want(L, n, N_MAP, "a mapping such as {openmetadata: {...}}") < 0 ||
+        check_keys(L, n, keys) < 0)
+        return -1;
+    const struct node *om = get(n, "openmetadata");
+    return om ? load_webhook_om(L, m, om) : 0;
+}
+
 /* ---- top level ---------------------------------------------------------- */
 
 static int load_sections(struct ld *L, struct manifest *m,
                          const struct node *root)
 {
     static const char *const keys[] = {
-        "state",    "egress",  "connections", "api",
-        "schedule", "workers", "plugin_dir",  "raw_aspects",
-        "limits",   "passes",  NULL};
+        "state",    "egress",     "connections", "api",    "schedule",
+        "workers",  "plugin_dir", "raw_aspects", "limits", "passes",
+        "webhooks", "llm",        NULL};
     const struct node *v;
     if (root->kind != N_MAP)
         return failn(L, root, "expected a mapping at the top level, got %s",
@@ -1340,6 +1647,8 @@ static int load_sections(struct ld *L, struct manifest *m,
         return -1;
     if ((v = get(root, "connections")) && load_connections(L, m, v) < 0)
         return -1;
+    if ((v = get(root, "llm")) && load_llm(L, m, v) < 0)
+        return -1;
     if ((v = get(root, "api")) && load_api(L, m, v) < 0)
         return -1;
     if ((v = get(root, "schedule")) && load_schedule(L, m, v) < 0)
@@ -1353,7 +1662,10 @@ static int load_sections(struct ld *L, struct manifest *m,
         return -1;
     if (!get(root, "passes"))
         return missing(L, root, "passes");
-    return load_passes(L, m, get(root, "passes"));
+    if (load_passes(L, m, get(root, "passes")) < 0)
+        return -1;
+    /* After the passes: `source` must name one of them. */
+    return (v = get(root, "webhooks")) ? load_webhooks(L, m, v) : 0;
 }
 
 /* Directory of `path`, absolute when it exists so that relative paths
@@ -1486,6 +1798,16 @@ void manifest_free(struct manifest *m)
         free(m->connections[i].dsn);
     }
     free(m->connections);
+    for (size_t i = 0; i < m->n_llm_endpoints; i++) {
+        struct mf_llm_endpoint *e = &m->llm_endpoints[i];
+        free(e->name);
+        free(e->url);
+        free(e->api_key);
+        free(e->chat_model);
+        free(e->fallback_model);
+        free(e->embedding_model);
+    }
+    free(m->llm_endpoints);
     free(m->api_listen);
     free(m->api_tokens_file);
     free(m->plugin_dir);
@@ -1495,6 +1817,15 @@ void manifest_free(struct manifest *m)
     for (size_t i = 0; i < m->n_passes; i++)
         free_pass(&m->passes[i]);
     free(m->passes);
+    if (m->webhook_om) {
+        if (m->webhook_om->secret)
+            explicit_bzero(m->webhook_om->secret,
+                           strlen(m->webhook_om->secret));
+        free(m->webhook_om->secret);
+        free(m->webhook_om->source);
+        free(m->webhook_om->bot_name);
+        free(m->webhook_om);
+    }
     free(m);
 }
 
@@ -1523,6 +1854,15 @@ const struct mf_connection *manifest_find_connection(const struct manifest *m,
     for (size_t i = 0; i < m->n_connections; i++)
         if (m->connections[i].name && !strcmp(m->connections[i].name, name))
             return &m->connections[i];
+    return NULL;
+}
+
+const struct mf_llm_endpoint *
+manifest_find_llm_endpoint(const struct manifest *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_llm_endpoints; i++)
+        if (m->llm_endpoints[i].name && !strcmp(m->llm_endpoints[i].name, name))
+            return &m->llm_endpoints[i];
     return NULL;
 }
 

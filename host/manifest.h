@@ -64,6 +64,44 @@ struct mf_egress_rule {
     struct mf_pos pos;
 };
 
+/* How an LLM endpoint is asked for JSON (`response_format`). */
+enum mf_llm_format {
+    MF_LLM_JSON_SCHEMA = 0, /* {"type":"json_schema",...} (LiteLLM, Ollama) */
+    MF_LLM_JSON_OBJECT = 1, /* {"type":"json_object"} */
+    MF_LLM_FORMAT_NONE = 2  /* nothing sent; the schema goes in the prompt */
+};
+
+/* One entry of `llm.endpoints`: an OpenAI-compatible server. */
+struct mf_llm_endpoint {
+    char *name;            /* [a-z0-9_]+ */
+    char *url;             /* base URL, no trailing '/' nor "/v1" */
+    char *api_key;         /* NULL = none; registered as a secret */
+    char *chat_model;      /* NULL: the endpoint only embeds */
+    char *fallback_model;  /* NULL = none */
+    char *embedding_model; /* NULL: the endpoint only chats */
+    int dimensions;        /* embedding size; 0 = whatever the model gives */
+    enum mf_llm_format response_format;
+    int concurrency;         /* in-flight requests per worker, default 4 */
+    double rate_per_second;  /* token bucket refill; 0 = unlimited */
+    int burst;               /* bucket size, default = concurrency */
+    int timeout_ms;          /* per HTTP attempt, default 60000 */
+    int retries;             /* after the first attempt, default 3 */
+    int max_tokens;          /* 0 = not sent (the server's default) */
+    int circuit_failures;    /* consecutive failed calls that open the
+                                circuit, default 5; 0 = no breaker */
+    int circuit_cooldown_ms; /* default 30000 */
+    struct mf_pos pos;
+};
+
+/* `webhooks: {openmetadata: {...}}`: signed ChangeEvents trigger targeted
+ * runs of one source pass. */
+struct mf_webhook {
+    char *secret;   /* HMAC key (`secret` or `secret_file`); a log secret */
+    char *source;   /* an enabled source pass that resolves the targets */
+    char *bot_name; /* the daemon's own OpenMetadata user, may be NULL */
+    struct mf_pos pos;
+};
+
 struct manifest {
     char *path;      /* as given */
     char *dir;       /* directory of the file, for relative paths */
@@ -74,6 +112,8 @@ struct manifest {
     size_t n_egress;
     struct mf_connection *connections;
     size_t n_connections;
+    struct mf_llm_endpoint *llm_endpoints; /* `llm.endpoints` */
+    size_t n_llm_endpoints;
 
     char *api_listen;         /* "127.0.0.1:8080"; NULL = API off */
     char *api_tokens_file;    /* NULL = no tokens: mutating endpoints refused */
@@ -93,6 +133,8 @@ struct manifest {
 
     struct mf_pass *passes;
     size_t n_passes;
+
+    struct mf_webhook *webhook_om; /* NULL: the webhook route answers 404 */
 };
 
 /* Parses and validates `path`.  On success *out is owned by the caller
@@ -111,6 +153,9 @@ const struct mf_pass *manifest_find_pass(const struct manifest *m,
 const struct mf_connection *manifest_find_connection(const struct manifest *m,
                                                      const char *name);
 const char *mf_kind_name(enum mf_pass_kind kind);
+/* The endpoint named `name` under `llm.endpoints`, or NULL. */
+const struct mf_llm_endpoint *
+manifest_find_llm_endpoint(const struct manifest *m, const char *name);
 
 /* The directory passes are loaded from when `plugin_dir` is absent. */
 #ifndef CS_DEFAULT_PLUGIN_DIR

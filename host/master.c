@@ -19,6 +19,8 @@
 #include "state.h"
 
 #define MAX_RESTART_DELAY 60.0
+/* How often the master looks for webhook targets left pending. */
+#define TARGETS_CHECK_SECONDS 5.0
 
 static void spawn_current(struct master *m);
 static void arm_schedule(struct master *m);
@@ -170,6 +172,7 @@ static void exec_worker(struct master *m, int gen, int ctl_fd, int man_fd)
 
 static void on_control(struct ev_loop *loop, ev_io *w, int revents);
 static void on_child(struct ev_loop *loop, ev_child *w, int revents);
+static void start_targeted_run(struct master *m);
 static void on_worker_timer(struct ev_loop *loop, ev_timer *w, int revents);
 
 static struct worker_proc *spawn_worker(struct master *m, const char *bytes,
@@ -359,6 +362,8 @@ static void handle_message(struct master *m, struct worker_proc *wp,
     else if (strcmp(verb, "run-done") == 0 && m->o.once &&
              atoll(payload) == m->once_run)
         master_once_check(m); /* no need to wait for the next tick */
+    else if (strcmp(verb, "run-done") == 0 && !m->o.once)
+        start_targeted_run(m); /* targets that waited for that run */
     else if (strcmp(verb, "metrics") == 0) {
         json_t *snap = json_loads(payload, 0, NULL);
         if (snap) {
@@ -564,6 +569,7 @@ void master_begin_stop(struct master *m, int exit_status)
     m->stopping = 1;
     m->exit_status = exit_status;
     ev_timer_stop(m->loop, &m->sched_timer);
+    ev_timer_stop(m->loop, &m->targets_timer);
     ev_timer_stop(m->loop, &m->restart_timer);
     ev_timer_stop(m->loop, &m->progress_timer);
     for (struct worker_proc *wp = m->workers; wp; wp = wp->next)
@@ -624,6 +630,37 @@ static void on_schedule(struct ev_loop *loop, ev_timer *w, int revents)
     arm_schedule(m);
 }
 
+/* Webhook targets that arrived while a run was active stay pending (they
+ * are rows, so a restart keeps them): start a targeted run for them once
+ * nothing is active.  Called when a worker reports a finished run and on
+ * a timer, which also covers runs finished by another replica's worker. */
+static void start_targeted_run(struct master *m)
+{
+    bool created = false;
+    char err[1024];
+    if (!m->db || m->stopping)
+        return;
+    if (queue_create_targeted_run(master_db(m), "webhook:openmetadata",
+                                  m->generation, NULL, &created, err,
+                                  sizeof err) != 0) {
+        /* Every few seconds while the store is down: say it once. */
+        if (!m->targets_failing)
+            log_error("cannot look for pending webhook targets: %s", err);
+        m->targets_failing = true;
+        return;
+    }
+    m->targets_failing = false;
+    if (created) {
+        log_info("run created for pending webhook targets");
+        master_wake_workers(m);
+    }
+}
+
+static void on_targets_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    start_targeted_run(w->data);
+}
+
 /* ---- start-up ----------------------------------------------------------- */
 
 static int master_setup(struct master *m, char *err, size_t errlen)
@@ -660,6 +697,9 @@ static void init_watchers(struct master *m)
     ev_timer_init(&m->restart_timer, on_restart_timer, 1, 0);
     ev_timer_init(&m->sched_timer, on_schedule, 1, 0);
     m->sched_timer.data = m;
+    ev_timer_init(&m->targets_timer, on_targets_timer, TARGETS_CHECK_SECONDS,
+                  TARGETS_CHECK_SECONDS);
+    m->targets_timer.data = m;
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -704,6 +744,7 @@ int master_main(const struct master_options *opts)
         if (m.o.initial_run)
             create_run(&m, "startup");
         arm_schedule(&m);
+        ev_timer_start(m.loop, &m.targets_timer);
     }
     ev_run(m.loop, 0);
     int status = m.exit_status;

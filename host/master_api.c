@@ -8,6 +8,7 @@
 #include "master_internal.h"
 #include "metrics.h"
 #include "queue.h"
+#include "webhook.h"
 
 static json_t *epoch_or_null(double t)
 {
@@ -195,6 +196,112 @@ static void h_reload(void *ud, const struct api_request *req,
                                  m->generation + 1));
 }
 
+/* ---- POST /v1/webhooks/openmetadata -------------------------------------- */
+
+#define WEBHOOK_REQUESTER "webhook:openmetadata"
+
+static void count_webhook(struct master *m, const char *result)
+{
+    char labels[64];
+    snprintf(labels, sizeof labels, "result=\"%s\"", result);
+    metrics_counter_add(m->metrics, "catalog_sync_webhook_events_total", labels,
+                        "OpenMetadata webhook deliveries, by result", 1);
+}
+
+/* Audit evidence of an accepted event: who changed what, never a value. */
+static json_t *event_evidence(const struct webhook_event *ev)
+{
+    return json_pack("{s:s,s:s,s:s,s:s?,s:I}", "via", WEBHOOK_REQUESTER,
+                     "change_event", ev->id, "event_type", ev->event_type,
+                     "user_name", ev->user_name[0] ? ev->user_name : NULL,
+                     "timestamp", (json_int_t)ev->timestamp_ms);
+}
+
+/* Records the target and starts a targeted run unless one is active (the
+ * target then waits for the master's next look, master_start_targeted). */
+static void accept_event(struct master *m, const struct webhook_event *ev,
+                         struct api_reply *reply)
+{
+    char err[1024];
+    json_t *evidence = event_evidence(ev);
+    struct run_target t = {
+        "openmetadata", ev->entity_id, ev->fqn[0] ? ev->fqn : NULL,
+        ev->event,      ev->id,        ev->timestamp_ms,
+        evidence};
+    int64_t target_id = 0, run_id = 0;
+    bool merged = false, created = false;
+    PGconn *db = master_db(m);
+    int rc = queue_add_target(db, &t, &target_id, &merged, err, sizeof err);
+    json_decref(evidence);
+    if (rc == 0)
+        rc = queue_create_targeted_run(db, WEBHOOK_REQUESTER, m->generation,
+                                       &run_id, &created, err, sizeof err);
+    if (rc != 0) {
+        count_webhook(m, "error");
+        log_error("webhook: cannot record table %s: %s", ev->entity_id, err);
+        api_reply_error(reply, 503, "cannot record the event: %s", err);
+        return;
+    }
+    count_webhook(m, "accepted");
+    log_info("webhook: table %s (%s) %s by %s: %s, run %lld %s",
+             ev->fqn[0] ? ev->fqn : "?", ev->entity_id, ev->event,
+             ev->user_name[0] ? ev->user_name : "?",
+             merged ? "merged into its pending target" : "target pending",
+             (long long)run_id, created ? "created" : "already active");
+    if (created)
+        master_wake_workers(m);
+    api_reply_json(reply, 202,
+                   json_pack("{s:s,s:s,s:s,s:b,s:o,s:b}", "status", "accepted",
+                             "entity_id", ev->entity_id, "event", ev->event,
+                             "merged", merged, "run_id",
+                             run_id ? json_integer(run_id) : json_null(),
+                             "run_created", created));
+}
+
+/* No bearer token: the HMAC signature over the raw body authenticates the
+ * sender, so it is checked before the body is even parsed. */
+static void h_webhook_om(void *ud, const struct api_request *req,
+                         struct api_reply *reply)
+{
+    struct master *m = ud;
+    const struct mf_webhook *wh = m->man ? m->man->webhook_om : NULL;
+    char why[512];
+    if (!wh) {
+        api_reply_error(reply, 404,
+                        "the OpenMetadata webhook is not enabled: add "
+                        "`webhooks: {openmetadata: {secret_file: PATH, "
+                        "source: <source pass>}}` to the manifest and reload");
+        return;
+    }
+    const char *sig = api_request_header(req, WEBHOOK_SIGNATURE_HEADER);
+    if (webhook_check_signature(wh->secret, req->body, req->body_len, sig, why,
+                                sizeof why) != 0) {
+        count_webhook(m, "bad_signature");
+        log_warn("webhook: delivery refused: %s", why);
+        api_reply_error(reply, 401, "%s", why);
+        return;
+    }
+    struct webhook_event ev;
+    switch (webhook_read_event(req->body, req->body_len, wh->bot_name, &ev, why,
+                               sizeof why)) {
+    case WEBHOOK_MALFORMED:
+        count_webhook(m, "malformed");
+        log_warn("webhook: malformed ChangeEvent: %s", why);
+        api_reply_error(reply, 400, "malformed ChangeEvent: %s", why);
+        return;
+    case WEBHOOK_IGNORED:
+        count_webhook(m, "ignored");
+        log_debug("webhook: event ignored: %s", why);
+        api_reply_json(
+            reply, 200,
+            json_pack("{s:s,s:s}", "status", "ignored", "reason", why));
+        return;
+    case WEBHOOK_ACCEPTED:
+        accept_event(m, &ev, reply);
+        return;
+    }
+}
+
 int master_api_start(struct master *m, char *err, size_t errlen)
 {
     m->api = api_start(m->loop, m->man->api_listen, m->man->api_tokens_file,
@@ -212,6 +319,8 @@ int master_api_start(struct master *m, char *err, size_t errlen)
     api_route(m->api, "GET", "/v1/runs", view, h_list_runs, m);
     api_route(m->api, "GET", "/v1/runs/*", view, h_get_run, m);
     api_route(m->api, "POST", "/v1/reload", API_ROLE_OPERATOR, h_reload, m);
+    api_route(m->api, "POST", "/v1/webhooks/openmetadata", API_ROLE_NONE,
+              h_webhook_om, m);
     log_info("HTTP API listening on %s (port %d)", m->man->api_listen,
              api_port(m->api));
     return 0;

@@ -59,6 +59,8 @@ struct master {
     ev_timer restart_timer;
     ev_signal sig_hup, sig_term, sig_int;
     ev_timer sched_timer;
+    ev_timer targets_timer; /* looks for webhook targets left pending */
+    bool targets_failing;   /* the last look failed (log once) */
     char reload_result[16]; /* "", "ok", "invalid", "failed" */
     char reload_error[2048];
     ev_tstamp reload_at;

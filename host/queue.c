@@ -256,23 +256,142 @@ int queue_create_run(PGconn *c, const char *trigger, const char *requested_by,
     return -1;
 }
 
+/*
+ * The claim of a run for discovery, in one statement: the oldest pending
+ * run (or discovering run whose lease expired); for a 'webhook' run also
+ * the assignment of every pending target to it, its audit rows, and the
+ * run's targets as JSON.  The final SELECT sees the table as it was before
+ * the statement, so it reads targets assigned by an earlier claim from
+ * the table and the ones assigned now from the `assigned` CTE.
+ */
+static const char CLAIM_DISCOVERY_SQL[] =
+    "WITH claimed AS (UPDATE catalog_sync.runs SET status = 'discovering', "
+    " owner = $1, lease_until = now() + make_interval(secs => $2::int), "
+    " started_at = coalesce(started_at, now()) WHERE id = (SELECT id FROM "
+    " catalog_sync.runs WHERE status = 'pending' OR (status = "
+    " 'discovering' AND lease_until < now()) ORDER BY id LIMIT 1 FOR "
+    " UPDATE SKIP LOCKED) RETURNING id, trigger), "
+    "assigned AS (UPDATE catalog_sync.run_targets t SET run_id = c.id, "
+    " assigned_at = now() FROM claimed c WHERE c.trigger = 'webhook' AND "
+    " t.run_id IS NULL RETURNING t.id, t.run_id, t.entity_id, t.fqn, "
+    " t.event), "
+    "logged AS (INSERT INTO catalog_sync.audit_log (run_id, entity, target, "
+    " action, field, new_value) SELECT run_id, coalesce(fqn, entity_id), "
+    " 'state:catalog_sync.run_targets', 'run_target.assign', 'run_id', "
+    " to_jsonb(run_id) FROM assigned), "
+    "targets AS (SELECT id, entity_id, fqn, event FROM assigned UNION ALL "
+    " SELECT t.id, t.entity_id, t.fqn, t.event FROM catalog_sync.run_targets "
+    " t JOIN claimed c ON t.run_id = c.id) "
+    "SELECT c.id, CASE WHEN c.trigger = 'webhook' THEN (SELECT "
+    " coalesce(jsonb_agg(jsonb_build_object('id', entity_id, 'fqn', fqn, "
+    " 'event', event) ORDER BY id), '[]') FROM targets)::text END "
+    "FROM claimed c";
+
+/* 1 claimed, 0 none, -1 error (see queue.h). */
+int queue_claim_discovery_targets(PGconn *c, const char *owner,
+                                  int lease_seconds, int64_t *run_id,
+                                  json_t **targets, char *err, size_t errlen)
+{
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_seconds);
+    const char *p[] = {owner, lease};
+    *targets = NULL;
+    PGresult *r = state_exec(c, CLAIM_DISCOVERY_SQL, 2, p, err, errlen);
+    if (!r)
+        return -1;
+    int rc = PQntuples(r) == 1;
+    *run_id = rc ? col_i64(r, 0, 0) : 0;
+    if (rc && load_col(r, 0, 1, targets, "run targets", err, errlen) < 0)
+        rc = -1;
+    PQclear(r);
+    return rc;
+}
+
 /* Claims the oldest pending run (or discovering run whose lease expired)
  * for discovery.  1 claimed, 0 none, -1 error. */
 int queue_claim_discovery(PGconn *c, const char *owner, int lease_seconds,
                           int64_t *run_id, char *err, size_t errlen)
 {
-    char lease[16];
-    snprintf(lease, sizeof lease, "%d", lease_seconds);
-    const char *p[] = {owner, lease};
-    return exec_one_i64(
-        c,
-        "UPDATE catalog_sync.runs SET status = 'discovering', owner = $1, "
-        "lease_until = now() + make_interval(secs => $2::int), "
-        "started_at = coalesce(started_at, now()) "
-        "WHERE id = (SELECT id FROM catalog_sync.runs WHERE status = "
-        "'pending' OR (status = 'discovering' AND lease_until < now()) "
-        "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
-        2, p, run_id, err, errlen);
+    json_t *targets = NULL;
+    int rc = queue_claim_discovery_targets(c, owner, lease_seconds, run_id,
+                                           &targets, err, errlen);
+    json_decref(targets);
+    return rc;
+}
+
+/*
+ * One statement: the upsert of the pending target (the WHERE of DO UPDATE
+ * drops an event older than the pending one) and the audit row of what
+ * was written.  xmax = 0 tells a fresh row from an updated one.
+ */
+static const char ADD_TARGET_SQL[] =
+    "WITH up AS (INSERT INTO catalog_sync.run_targets AS t (origin, "
+    " entity_id, fqn, event, event_id, event_time) VALUES ($1, $2, $3, $4, "
+    " $5, CASE WHEN $6::bigint > 0 THEN to_timestamp($6::bigint / 1000.0) "
+    " END) ON CONFLICT (entity_id) WHERE run_id IS NULL DO UPDATE SET fqn "
+    " = coalesce(excluded.fqn, t.fqn), event = excluded.event, event_id = "
+    " excluded.event_id, event_time = excluded.event_time, received_at = "
+    " now() WHERE t.event_time IS NULL OR excluded.event_time IS NULL OR "
+    " excluded.event_time >= t.event_time RETURNING t.id, t.entity_id, "
+    " t.fqn, t.event, (t.xmax = 0) AS inserted), "
+    "logged AS (INSERT INTO catalog_sync.audit_log (entity, target, action, "
+    " field, new_value, evidence) SELECT coalesce(fqn, entity_id), "
+    " 'state:catalog_sync.run_targets', CASE WHEN inserted THEN "
+    " 'run_target.add' ELSE 'run_target.update' END, 'event', "
+    " jsonb_build_object('entity_id', entity_id, 'fqn', fqn, 'event', "
+    " event), $7::jsonb FROM up) "
+    "SELECT id, inserted FROM up";
+
+/* 0 or -1 (see queue.h). */
+int queue_add_target(PGconn *c, const struct run_target *t, int64_t *target_id,
+                     bool *merged, char *err, size_t errlen)
+{
+    char ts[24], *ev = NULL;
+    fmt_i64(ts, sizeof ts, t->event_time_ms);
+    if (dump_opt(t->evidence, &ev, "target evidence", err, errlen) < 0)
+        return -1;
+    const char *p[] = {t->origin,   t->entity_id, t->fqn, t->event,
+                       t->event_id, ts,           ev};
+    PGresult *r = state_exec(c, ADD_TARGET_SQL, 7, p, err, errlen);
+    free(ev);
+    if (!r)
+        return -1;
+    bool row = PQntuples(r) == 1;
+    *target_id = row ? col_i64(r, 0, 0) : 0;
+    *merged = !row || PQgetvalue(r, 0, 1)[0] != 't';
+    PQclear(r);
+    return 0;
+}
+
+/* 0 or -1 (see queue.h).  The unique index runs_one_active turns the
+ * insert into a no-op while a run is active, as in queue_create_run; the
+ * NOT EXISTS only spares a run id per look while a run is busy (a
+ * conflicting insert still draws one from the sequence). */
+int queue_create_targeted_run(PGconn *c, const char *requested_by,
+                              int generation, int64_t *run_id, bool *created,
+                              char *err, size_t errlen)
+{
+    char gen[16];
+    int64_t id = 0;
+    snprintf(gen, sizeof gen, "%d", generation);
+    const char *p[] = {requested_by, gen};
+    int got = exec_one_i64(c,
+                           "INSERT INTO catalog_sync.runs (trigger, "
+                           "requested_by, generation) SELECT 'webhook', $1, "
+                           "$2 WHERE EXISTS (SELECT 1 FROM "
+                           "catalog_sync.run_targets WHERE run_id IS NULL) "
+                           "AND NOT EXISTS (SELECT 1 FROM catalog_sync.runs "
+                           "WHERE status IN " ACTIVE_STATUSES ") "
+                           "ON CONFLICT DO NOTHING RETURNING id",
+                           2, p, &id, err, errlen);
+    if (got < 0)
+        return -1;
+    *created = got == 1;
+    if (run_id && !*created && queue_active_run(c, &id, err, errlen) < 0)
+        return -1;
+    if (run_id)
+        *run_id = id;
+    return 0;
 }
 
 /* The discovered items as one JSON array for json_to_recordset. */

@@ -64,6 +64,39 @@ int queue_create_run(PGconn *c, const char *trigger, const char *requested_by,
  * Returns 1 and *run_id when claimed, 0 when there is none. */
 int queue_claim_discovery(PGconn *c, const char *owner, int lease_seconds,
                           int64_t *run_id, char *err, size_t errlen);
+/* Like queue_claim_discovery, for a worker that can run targeted runs:
+ * when the claimed run's trigger is 'webhook', the same statement assigns
+ * every pending target to it (with an audit row each) and *targets is a
+ * new reference to the run's targets, [{"id", "fqn", "event"}] in arrival
+ * order (fqn null when unknown), including targets assigned by an earlier
+ * claim whose lease expired.  *targets is NULL for other runs. */
+int queue_claim_discovery_targets(PGconn *c, const char *owner,
+                                  int lease_seconds, int64_t *run_id,
+                                  json_t **targets, char *err, size_t errlen);
+
+/* A table to sync in a targeted run, as a webhook delivered it. */
+struct run_target {
+    const char *origin;    /* who sent it: "openmetadata" */
+    const char *entity_id; /* the catalog's id of the table */
+    const char *fqn;       /* may be NULL */
+    const char *event;     /* "created", "updated" or "deleted" */
+    const char *event_id;  /* the delivery's id, may be NULL */
+    int64_t event_time_ms; /* when the change happened; 0 = unknown */
+    json_t *evidence;      /* audit evidence, borrowed, may be NULL */
+};
+/* Records a pending target with an audit row.  One pending target per
+ * entity: a newer event replaces the pending one's event and fqn, an older
+ * one changes nothing.  *target_id is the pending row (0 when an older
+ * event was dropped); *merged is true unless a new row was made.  0/-1. */
+int queue_add_target(PGconn *c, const struct run_target *t, int64_t *target_id,
+                     bool *merged, char *err, size_t errlen);
+/* Creates a pending 'webhook' run when targets are pending and no run is
+ * active.  *created says whether it did; *run_id (may be NULL) is the new
+ * run, else the active one, else 0.  0 or -1. */
+int queue_create_targeted_run(PGconn *c, const char *requested_by,
+                              int generation, int64_t *run_id, bool *created,
+                              char *err, size_t errlen);
+
 /* In one transaction: inserts one job per item for `stage`, stores the
  * staged watermarks ({source: value}, may be NULL), moves the run to
  * processing.  With no items the run completes at once (watermarks

@@ -51,35 +51,101 @@ static void compress(uint32_t h[8], const unsigned char *p)
         h[i] += v[i];
 }
 
-/* The last one or two blocks: the tail, 0x80, zeros, the bit length. */
-static void finish(uint32_t h[8], const unsigned char *tail, size_t n,
-                   uint64_t total)
+/* Public, see sha256.h. */
+void sha256_init(struct sha256_ctx *c)
+{
+    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372,
+                                   0xa54ff53a, 0x510e527f, 0x9b05688c,
+                                   0x1f83d9ab, 0x5be0cd19};
+    memcpy(c->h, iv, sizeof iv);
+    c->n = 0;
+    c->total = 0;
+}
+
+/* Public, see sha256.h.  Buffers a partial block; whole blocks of the
+ * input are compressed in place. */
+void sha256_update(struct sha256_ctx *c, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    c->total += len;
+    if (c->n) {
+        size_t take = 64 - c->n < len ? 64 - c->n : len;
+        memcpy(c->buf + c->n, p, take);
+        c->n += take;
+        p += take;
+        len -= take;
+        if (c->n < 64)
+            return;
+        compress(c->h, c->buf);
+        c->n = 0;
+    }
+    for (; len >= 64; p += 64, len -= 64)
+        compress(c->h, p);
+    memcpy(c->buf, p, len);
+    c->n = len;
+}
+
+/* Public, see sha256.h.  The last one or two blocks: the buffered tail,
+ * 0x80, zeros, the bit length. */
+void sha256_final(struct sha256_ctx *c, unsigned char out[SHA256_LEN])
 {
     unsigned char buf[128] = {0};
-    size_t blocks = n + 9 > 64 ? 2 : 1;
-    uint64_t bits = total * 8;
-    memcpy(buf, tail, n);
-    buf[n] = 0x80;
+    size_t blocks = c->n + 9 > 64 ? 2 : 1;
+    uint64_t bits = c->total * 8;
+    memcpy(buf, c->buf, c->n);
+    buf[c->n] = 0x80;
     for (int i = 0; i < 8; i++)
         buf[blocks * 64 - 1 - i] = (unsigned char)(bits >> (8 * i));
     for (size_t b = 0; b < blocks; b++)
-        compress(h, buf + 64 * b);
+        compress(c->h, buf + 64 * b);
+    for (int i = 0; i < SHA256_LEN; i++)
+        out[i] = (unsigned char)(c->h[i / 4] >> (24 - 8 * (i % 4)));
 }
 
+/* Public, see sha256.h. */
 void sha256_hex(const void *data, size_t len, char out[65])
 {
     static const char hex[] = "0123456789abcdef";
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    const unsigned char *p = data;
-    size_t full = len / 64 * 64;
-    for (size_t off = 0; off < full; off += 64)
-        compress(h, p + off);
-    finish(h, p + full, len - full, len);
-    for (int i = 0; i < 32; i++) {
-        unsigned char byte = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
-        out[2 * i] = hex[byte >> 4];
-        out[2 * i + 1] = hex[byte & 15];
+    struct sha256_ctx c;
+    unsigned char d[SHA256_LEN];
+    sha256_init(&c);
+    sha256_update(&c, data, len);
+    sha256_final(&c, d);
+    for (int i = 0; i < SHA256_LEN; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
     }
     out[64] = '\0';
+}
+
+/* Public, see sha256.h.  RFC 2104: a key longer than the block is hashed
+ * first; the padded key is XORed with ipad for the inner hash and opad
+ * for the outer one.  Key material on the stack is wiped afterwards. */
+void hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                 unsigned char out[SHA256_LEN])
+{
+    unsigned char k[64] = {0}, pad[64], inner[SHA256_LEN];
+    struct sha256_ctx c;
+    if (key_len > sizeof k) {
+        sha256_init(&c);
+        sha256_update(&c, key, key_len);
+        sha256_final(&c, k);
+    } else if (key_len) {
+        memcpy(k, key, key_len);
+    }
+    for (size_t i = 0; i < sizeof pad; i++)
+        pad[i] = k[i] ^ 0x36;
+    sha256_init(&c);
+    sha256_update(&c, pad, sizeof pad);
+    sha256_update(&c, data, len);
+    sha256_final(&c, inner);
+    for (size_t i = 0; i < sizeof pad; i++)
+        pad[i] = k[i] ^ 0x5c;
+    sha256_init(&c);
+    sha256_update(&c, pad, sizeof pad);
+    sha256_update(&c, inner, sizeof inner);
+    sha256_final(&c, out);
+    explicit_bzero(k, sizeof k);
+    explicit_bzero(pad, sizeof pad);
+    explicit_bzero(&c, sizeof c);
 }

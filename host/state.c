@@ -1,6 +1,6 @@
 /*
  * The state store: connection, schema migrations and thin exec helpers.
- * The schema itself (migration 1) is documented table by table below; the
+ * The schema itself (migrations 1 and 2) is documented below; the
  * queries over it live in queue.c.
  */
 #include "state.h"
@@ -125,8 +125,34 @@ static const char MIGRATION_1[] =
     " decided_at timestamptz,"
     " created_at timestamptz NOT NULL DEFAULT now());";
 
+/*
+ * Migration 2: targets of targeted runs (webhook deliveries).  A target is
+ * pending while run_id is NULL; the discovery claim of a 'webhook' run
+ * assigns every pending target to that run (queue_claim_discovery_targets).
+ * - run_targets_pending: one pending target per entity, so a burst of
+ *   events for one table becomes one entity job; the newest event wins.
+ * - run_targets_run: the claim reads a run's targets back after a lease
+ *   loss (a second discovery of the same run sees the same targets).
+ */
+static const char MIGRATION_2[] =
+    "CREATE TABLE catalog_sync.run_targets ("
+    " id bigserial PRIMARY KEY,"
+    " run_id bigint REFERENCES catalog_sync.runs ON DELETE CASCADE,"
+    " origin text NOT NULL,"
+    " entity_id text NOT NULL,"
+    " fqn text,"
+    " event text NOT NULL CHECK (event IN ('created','updated','deleted')),"
+    " event_id text,"
+    " event_time timestamptz,"
+    " received_at timestamptz NOT NULL DEFAULT now(),"
+    " assigned_at timestamptz);"
+    "CREATE UNIQUE INDEX run_targets_pending ON catalog_sync.run_targets"
+    " (entity_id) WHERE run_id IS NULL;"
+    "CREATE INDEX run_targets_run ON catalog_sync.run_targets (run_id)"
+    " WHERE run_id IS NOT NULL;";
+
 /* Index i holds migration i+1; STATE_SCHEMA_VERSION must equal the count. */
-static const char *const MIGRATIONS[] = {MIGRATION_1};
+static const char *const MIGRATIONS[] = {MIGRATION_1, MIGRATION_2};
 _Static_assert(sizeof MIGRATIONS / sizeof MIGRATIONS[0] == STATE_SCHEMA_VERSION,
                "one migration per schema version");
 

@@ -13,7 +13,7 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 
 /* Returns a connection or NULL with err set (the DSN's password redacted). */
 PGconn *state_connect(const char *dsn, const char *application_name, char *err,

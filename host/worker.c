@@ -15,6 +15,7 @@
 #include "control.h"
 #include "hostapi.h"
 #include "httpclient.h"
+#include "llm.h"
 #include "log.h"
 #include "manifest.h"
 #include "metrics.h"
@@ -409,10 +410,12 @@ static json_t *stamped_watermark(struct worker *w, json_t *state)
 }
 
 static int discover_one(struct worker *w, struct thread_res *tr, size_t si,
-                        struct cs_ctx *ctx, char *err, size_t errlen)
+                        json_t *targets, struct cs_ctx *ctx, char *err,
+                        size_t errlen)
 {
     struct pass_instance *pi = &w->passes[si];
     hostapi_ctx_init(ctx, CTX_SOURCE, pi, tr, &w->env);
+    ctx->targets = targets;
     if (load_watermark(w, tr, ctx, err, errlen) != 0)
         return -1;
     double t0 = now_seconds();
@@ -453,8 +456,35 @@ static void free_items(struct discovered *items, size_t n)
     free(items);
 }
 
+/* A full run asks every source; a targeted run only the source named by
+ * webhooks.openmetadata.source. */
+static bool discovers(const struct worker *w, size_t step, json_t *targets)
+{
+    return !targets ||
+           strcmp(w->passes[step].name, w->m->webhook_om->source) == 0;
+}
+
+/* A targeted run never moves a watermark; a source that ignored its
+ * targets listed what changed since the watermark instead, which is
+ * correct but not what was asked: say so. */
+static void after_targeted(const struct cs_ctx *ctx, int64_t run_id)
+{
+    if (ctx->staged_watermark)
+        log_event(LOG_DEBUG, ctx->pi->name, NULL,
+                  "run %lld is targeted: the staged watermark is ignored",
+                  (long long)run_id);
+    if (!ctx->targets_read)
+        log_event(LOG_WARN, ctx->pi->name, NULL,
+                  "run %lld is targeted but the pass did not read its targets "
+                  "(run_targets(), ABI 1.1): it emitted %zu entities from its "
+                  "own listing",
+                  (long long)run_id, ctx->n_items);
+}
+
+/* `targets` (borrowed) is the run's targets for a targeted run, else
+ * NULL. */
 static void run_discovery(struct worker *w, struct thread_res *tr,
-                          int64_t run_id)
+                          int64_t run_id, json_t *targets)
 {
     char err[1024] = "";
     struct discovered *all = NULL;
@@ -462,11 +492,19 @@ static void run_discovery(struct worker *w, struct thread_res *tr,
     json_t *staged = json_object();
     const struct plan_stage *st = &w->plan->stages[0];
     int ok = 0;
+    if (targets)
+        log_info("run %lld: targeted discovery of %zu tables by `%s`",
+                 (long long)run_id, json_array_size(targets),
+                 w->m->webhook_om->source);
     for (size_t s = st->first_step; ok == 0 && s < st->first_step + st->n_steps;
          s++) {
+        if (!discovers(w, s, targets))
+            continue;
         struct cs_ctx ctx;
-        ok = discover_one(w, tr, s, &ctx, err, sizeof err);
-        if (ok == 0 && ctx.staged_watermark)
+        ok = discover_one(w, tr, s, targets, &ctx, err, sizeof err);
+        if (ok == 0 && targets)
+            after_targeted(&ctx, run_id);
+        else if (ok == 0 && ctx.staged_watermark)
             json_object_set_new(staged, w->passes[s].name,
                                 stamped_watermark(w, ctx.staged_watermark));
         if (ok == 0 && take_items(&ctx, &all, &n) != 0) {
@@ -593,21 +631,39 @@ static bool still_ready(PGconn *c, int64_t run_id, int stage)
     return found;
 }
 
+/* Claims a pending run (with its targets when it is a targeted run) and
+ * discovers it.  True when there was one. */
+static bool discover_next(struct worker *w, struct thread_res *tr)
+{
+    char err[1024];
+    int64_t run_id;
+    json_t *targets = NULL;
+    int rc =
+        queue_claim_discovery_targets(tr->state, tr->owner, w->m->lease_seconds,
+                                      &run_id, &targets, err, sizeof err);
+    if (rc < 0)
+        log_error("claiming a run: %s", err);
+    if (rc == 1 && targets && !w->m->webhook_om) {
+        /* The webhook was switched off after the run was queued: a full
+         * discovery still covers its tables. */
+        log_warn("run %lld was started by a webhook but the manifest has no "
+                 "webhooks.openmetadata any more: discovering in full",
+                 (long long)run_id);
+        json_decref(targets);
+        targets = NULL;
+    }
+    if (rc == 1)
+        run_discovery(w, tr, run_id, targets);
+    json_decref(targets);
+    return rc == 1;
+}
+
 /* Discovery of pending runs and advancing runs whose stage is finished.
  * Returns true when it did something. */
 static bool coordinate(struct worker *w, struct thread_res *tr)
 {
     char err[1024];
-    int64_t run_id;
-    bool did = false;
-    int rc = queue_claim_discovery(tr->state, tr->owner, w->m->lease_seconds,
-                                   &run_id, err, sizeof err);
-    if (rc < 0)
-        log_error("claiming a run: %s", err);
-    if (rc == 1) {
-        run_discovery(w, tr, run_id);
-        did = true;
-    }
+    bool did = discover_next(w, tr);
     int64_t *ids = NULL;
     int *stages = NULL;
     size_t n = 0;
@@ -864,7 +920,11 @@ static int worker_setup(struct worker *w, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    w->env = (struct host_env){w->m, w->plan, w->metrics, &w->stopping};
+    w->env = (struct host_env){w->m, w->plan, w->metrics, &w->stopping, NULL};
+    if (!(w->env.llm = llm_client_new(w->m, w->metrics, &w->stopping))) {
+        snprintf(err, errlen, "out of memory creating the LLM client");
+        return -1;
+    }
     w->first_job_stage =
         w->plan->n_stages > 1 && w->plan->stages[1].kind == STAGE_ENTITY ? 1
                                                                          : 0;
@@ -888,6 +948,7 @@ static void worker_teardown(struct worker *w)
         if (w->threads[i])
             pthread_join(w->threads[i], NULL);
     fini_passes(w);
+    llm_client_free(w->env.llm);
     for (int i = 0; w->res && i <= w->n_threads; i++)
         thread_res_close(&w->res[i]);
     if (w->passes)

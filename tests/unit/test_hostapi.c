@@ -143,6 +143,8 @@ static void test_table_full_for_network_step(void **state)
     }
     assert_true(CS_HOST_HAS(a, http));
     assert_true(CS_HOST_HAS(a, sql_query));
+    assert_true(CS_HOST_HAS(a, llm_chat));
+    assert_true(CS_HOST_HAS(a, llm_vectors_free));
 }
 
 static void test_table_no_network_nulls_outbound(void **state)
@@ -157,15 +159,23 @@ static void test_table_no_network_nulls_outbound(void **state)
     assert_null(f->pi.api.state_put);
     /* ... and so could an audit row's values. */
     assert_null(f->pi.api.audit);
+    /* Prompts would carry them to the LLM endpoint. */
+    assert_null(f->pi.api.llm_chat);
+    assert_null(f->pi.api.llm_embed);
     assert_false(CS_HOST_HAS(&f->pi.api, http));
+    assert_false(CS_HOST_HAS(&f->pi.api, llm_chat));
     /* Everything else is the same table, result accessors included. */
     full.http = NULL;
     full.sql_query = NULL;
     full.state_put = NULL;
     full.audit = NULL;
+    full.llm_chat = NULL;
+    full.llm_embed = NULL;
     assert_memory_equal(&full, &f->pi.api, sizeof full);
     assert_non_null(f->pi.api.sql_value);
     assert_non_null(f->pi.api.http_response_free);
+    assert_non_null(f->pi.api.llm_response_free);
+    assert_non_null(f->pi.api.llm_vectors_free);
     /* And back: the table follows the step, it is not sticky. */
     f->step.no_network = false;
     hostapi_fill_table(&f->pi);
@@ -659,6 +669,38 @@ static void test_http_other_failures_not_counted(void **state)
     assert_true(refused(f, "http") == 0);
 }
 
+/* LLM calls follow the same rule as http, and a name missing from
+ * `llm.endpoints` is an error naming it (this manifest has none). */
+static void test_llm_denied_on_no_network_step(void **state)
+{
+    struct fixture *f = *state;
+    cs_ctx *ctx = ctx_mode(f, CTX_ENTITY);
+    cs_llm_request req = {.struct_size = sizeof req, .prompt = "p"};
+    cs_llm_response resp = {0};
+    float *vec = (float *)1;
+    int dim = -1;
+    const char *texts[] = {"t"};
+    assert_int_equal(f->api->llm_chat(ctx, &req, &resp), CS_ERR_NOT_FOUND);
+    assert_string_equal(f->api->last_error(ctx),
+                        "LLM endpoint \"default\" is not defined under the "
+                        "manifest's llm.endpoints");
+    assert_int_equal(
+        f->api->llm_embed(ctx, "big", NULL, texts, 1, 0, &vec, &dim),
+        CS_ERR_NOT_FOUND);
+    assert_null(vec);
+    f->step.no_network = true;
+    assert_int_equal(f->api->llm_chat(ctx, &req, &resp), CS_ERR_DENIED);
+    assert_int_equal(
+        f->api->llm_embed(ctx, NULL, NULL, texts, 1, 0, &vec, &dim),
+        CS_ERR_DENIED);
+    assert_string_equal(f->api->last_error(ctx),
+                        "pass `probe` consumes a raw aspect and may not use "
+                        "the network");
+    f->step.no_network = false;
+    assert_null(resp.content);
+    f->api->llm_response_free(&resp);
+}
+
 static int teardown_capture(void **state)
 {
     stderr_capture_abort();
@@ -689,6 +731,7 @@ int main(void)
         T(test_http_egress_refused_counted_and_logged),
         T(test_sql_egress_refused_counted),
         T(test_http_other_failures_not_counted),
+        T(test_llm_denied_on_no_network_step),
     };
 #undef T
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -572,6 +572,34 @@ static void test_short_request_struct(void **state)
     http_client_free(c);
 }
 
+/* The wait a caller running its own attempts gets: Retry-After as
+ * seconds or as an HTTP date, capped; else the jittered backoff. */
+static void test_retry_delay_for_own_attempts(void **state)
+{
+    (void)state;
+    struct http_client *c = client_with(200, 10000, 0);
+    assert_int_equal(http_client_retry_delay_ms(c, 0, "3"), 3000);
+    assert_int_equal(http_client_retry_delay_ms(c, 0, "3600"), 10000);
+    char date[64];
+    time_t at = time(NULL) + 5;
+    struct tm tm;
+    gmtime_r(&at, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    long d = http_client_retry_delay_ms(c, 0, date);
+    assert_true(d >= 4000 && d <= 5000);
+    /* A date in the past: retry at once. */
+    assert_int_equal(
+        http_client_retry_delay_ms(c, 0, "Wed, 21 Oct 2015 07:28:00 GMT"), 0);
+    /* No usable header: equal jitter in [d/2, d], d = 200 ms x 2^retry. */
+    for (int i = 0; i < 20; i++) {
+        long b0 = http_client_retry_delay_ms(c, 0, NULL);
+        long b2 = http_client_retry_delay_ms(c, 2, "soon");
+        assert_true(b0 >= 100 && b0 <= 200);
+        assert_true(b2 >= 400 && b2 <= 800);
+    }
+    http_client_free(c);
+}
+
 #define T(f) cmocka_unit_test_setup(f, reset_counters)
 
 int main(void)
@@ -590,6 +618,7 @@ int main(void)
         T(test_methods_bodies_headers),
         T(test_redirect_not_followed),
         T(test_short_request_struct),
+        T(test_retry_delay_for_own_attempts),
     };
     return cmocka_run_group_tests(tests, start_server, stop_server);
 }

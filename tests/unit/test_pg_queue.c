@@ -144,10 +144,10 @@ static void test_migrate_concurrent(void **state)
     PGconn *c = connect_dsn(dsn);
     assert_int_equal(scalar(c, "SELECT count(*) FROM "
                                "catalog_sync.schema_migrations"),
-                     1);
+                     STATE_SCHEMA_VERSION);
     assert_int_equal(scalar(c, "SELECT count(*) FROM pg_tables WHERE "
                                "schemaname = 'catalog_sync'"),
-                     8);
+                     9);
     PQfinish(c);
     free(dsn);
 }
