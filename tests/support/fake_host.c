@@ -38,6 +38,8 @@ struct fake_host {
     json_t *audits;      /* [{target, action, field, old, new, evidence}] */
     json_t *targets;     /* run_targets() answer, or NULL */
     json_t *state;       /* {key: value}: state_get/state_put */
+    json_t *embeds;      /* [{endpoint, model, texts, dimensions}] */
+    int embed_dim;       /* llm_embed's vector size; 0: it fails */
 };
 
 const cs_pass_desc *fake_host_load_pass(const char *name)
@@ -422,7 +424,47 @@ static int f_state_put(cs_ctx *ctx, const char *key, json_t *value)
         return CS_ERR_INVALID;
     }
     return json_object_set_new(ctx->fh->state, key, value) ? CS_ERR_NOMEM
-                                                            : CS_OK;
+                                                           : CS_OK;
+}
+
+/* A vector per text that depends only on the text and the dimension. */
+static int f_llm_embed(cs_ctx *ctx, const char *endpoint, const char *model,
+                       const char *const *texts, size_t n, int dimensions,
+                       float **out, int *dim)
+{
+    fake_host *fh = ctx->fh;
+    json_t *t = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(t, json_string(texts[i]));
+    json_array_append_new(fh->embeds,
+                          json_pack("{s:s?,s:s?,s:o,s:i}", "endpoint", endpoint,
+                                    "model", model, "texts", t, "dimensions",
+                                    dimensions));
+    int d = dimensions > 0 ? dimensions : fh->embed_dim;
+    if (fh->embed_dim <= 0) {
+        snprintf(fh->last_error, sizeof fh->last_error,
+                 "fake_host: embeddings are down");
+        return CS_ERR_UNAVAILABLE;
+    }
+    float *v = n ? malloc(n * (size_t)d * sizeof *v) : NULL;
+    if (n && !v)
+        return CS_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        unsigned h = 2166136261u;
+        for (const char *p = texts[i]; *p; p++)
+            h = (h ^ (unsigned char)*p) * 16777619u;
+        for (int k = 0; k < d; k++)
+            v[i * (size_t)d + (size_t)k] =
+                (float)((h >> (k % 24)) & 0xff) / 255.0f - 0.5f;
+    }
+    *out = v;
+    *dim = d;
+    return CS_OK;
+}
+
+static void f_llm_vectors_free(float *vectors)
+{
+    free(vectors);
 }
 
 static void fill_api(cs_host_api *a)
@@ -465,6 +507,8 @@ static void fill_api(cs_host_api *a)
         .http_response_free = f_http_response_free,
         .audit = f_audit,
         .run_targets = f_run_targets,
+        .llm_embed = f_llm_embed,
+        .llm_vectors_free = f_llm_vectors_free,
     };
 }
 
@@ -512,10 +556,12 @@ fake_host *fake_host_new(const cs_pass_desc *desc, const char *config)
     fh->http_log = json_array();
     fh->audits = json_array();
     fh->state = json_object();
-    if (!fh->http || !fh->http_log || !fh->audits || !fh->state ||
-        !fh->batch_store || !fh->batch_run || !fh->batch_puts || !fh->config ||
-        !fh->sql || !fh->entity || !fh->emitted || !fh->deleted || !fh->puts ||
-        !fh->sql_log || !fh->metrics ||
+    fh->embeds = json_array();
+    fh->embed_dim = 4;
+    if (!fh->embeds || !fh->http || !fh->http_log || !fh->audits ||
+        !fh->state || !fh->batch_store || !fh->batch_run || !fh->batch_puts ||
+        !fh->config || !fh->sql || !fh->entity || !fh->emitted ||
+        !fh->deleted || !fh->puts || !fh->sql_log || !fh->metrics ||
         apply_defaults(desc ? desc->options : NULL, fh->config) != 0) {
         fake_host_free(fh);
         return NULL;
@@ -546,6 +592,7 @@ void fake_host_free(fake_host *fh)
     json_decref(fh->audits);
     json_decref(fh->targets);
     json_decref(fh->state);
+    json_decref(fh->embeds);
     free(fh->fqn);
     free(fh->logs);
     free(fh);
@@ -590,9 +637,9 @@ void fake_host_drop_network(fake_host *fh)
 int fake_host_add_http(fake_host *fh, const char *method, const char *needle,
                        long status, const char *body)
 {
-    return json_array_append_new(
-        fh->http, json_pack("[s,s,I,s]", method, needle, (json_int_t)status,
-                            body ? body : ""));
+    return json_array_append_new(fh->http, json_pack("[s,s,I,s]", method,
+                                                     needle, (json_int_t)status,
+                                                     body ? body : ""));
 }
 
 json_t *fake_host_http_log(fake_host *fh)
@@ -608,6 +655,16 @@ json_t *fake_host_audits(fake_host *fh)
 json_t *fake_host_state(fake_host *fh)
 {
     return fh->state;
+}
+
+void fake_host_set_embed_dim(fake_host *fh, int dim)
+{
+    fh->embed_dim = dim;
+}
+
+json_t *fake_host_embeds(fake_host *fh)
+{
+    return fh->embeds;
 }
 
 int fake_host_set_targets(fake_host *fh, const char *targets)
@@ -737,6 +794,7 @@ void fake_host_next_run(fake_host *fh, int commit)
     json_array_clear(fh->sql_log);
     json_array_clear(fh->http_log);
     json_array_clear(fh->audits);
+    json_array_clear(fh->embeds);
     free(fh->logs);
     fh->logs = NULL;
     fh->logs_len = 0;

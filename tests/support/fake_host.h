@@ -62,6 +62,12 @@ int fake_host_set_watermark(fake_host *fh, const char *watermark);
  * with no answer gets CS_ERR_UNAVAILABLE.  Register pages in order. */
 int fake_host_add_http(fake_host *fh, const char *method, const char *needle,
                        long status, const char *body);
+/* Canned embeddings (llm_embed): a vector per text that depends only on
+ * the text, of the requested dimensions or else `dim` floats (default 4);
+ * dim 0 makes every call fail with CS_ERR_UNAVAILABLE.  Calls are
+ * recorded in fake_host_embeds(): [{endpoint, model, texts, dimensions}]. */
+void fake_host_set_embed_dim(fake_host *fh, int dim);
+json_t *fake_host_embeds(fake_host *fh);
 /* What run_targets() answers (JSON array text, or NULL for a full run). */
 int fake_host_set_targets(fake_host *fh, const char *targets);
 
