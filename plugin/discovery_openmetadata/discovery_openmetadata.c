@@ -90,7 +90,7 @@ static char *api_root(const char *base)
         n--;
     if (n >= 7 && strncmp(base + n - 7, "/api/v1", 7) == 0)
         n -= 7;
-    return dom_fmt("%.*s/api/v1", (int)n, base);
+    return om_fmt("%.*s/api/v1", (int)n, base);
 }
 
 static int check_numbers(struct dom_state *s, cs_ctx *ctx, const json_t *cfg)
@@ -114,31 +114,6 @@ static int check_numbers(struct dom_state *s, cs_ctx *ctx, const json_t *cfg)
     }
     s->max_retries = (int)retries;
     return CS_OK;
-}
-
-/* The token: config.token (or token_file, or ${VAR} in the manifest),
- * else $token_env.  Registered as a secret before anything can log it. */
-static int load_token(struct dom_state *s, cs_ctx *ctx, const json_t *cfg)
-{
-    const cs_host_api *h = s->host;
-    const char *env = opt_str(cfg, "token_env");
-    const char *tok = opt_str(cfg, "token");
-    if (!tok || !*tok)
-        tok = env && *env ? getenv(env) : NULL;
-    if (!tok || !*tok) {
-        h->set_error(ctx,
-                     "no OpenMetadata token: set config.token (token_file: "
-                     "PATH or ${VAR}) or the environment variable %s",
-                     env && *env ? env : "named by config.token_env");
-        return CS_ERR_INVALID;
-    }
-    if (strpbrk(tok, "\r\n")) {
-        h->set_error(ctx, "the OpenMetadata token holds a line break");
-        return CS_ERR_INVALID;
-    }
-    h->secret_register(ctx, tok);
-    s->auth = dom_fmt("Authorization: Bearer %s", tok);
-    return s->auth ? CS_OK : CS_ERR_NOMEM;
 }
 
 static int load_strings(struct dom_state *s, cs_ctx *ctx, const json_t *cfg)
@@ -181,7 +156,7 @@ static int dom_init(const cs_host_api *host, cs_ctx *ctx, void **state)
     if (rc == CS_OK)
         rc = dom_filters_parse(s, ctx, "schemas", DOM_SCHEMA);
     if (rc == CS_OK)
-        rc = load_token(s, ctx, cfg);
+        rc = om_bearer_header(s->host, ctx, cfg, &s->auth);
     if (rc != CS_OK) {
         if (rc == CS_ERR_NOMEM)
             host->set_error(ctx, "out of memory reading the config");

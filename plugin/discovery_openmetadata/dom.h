@@ -2,6 +2,7 @@
 #ifndef DISCOVERY_OPENMETADATA_H
 #define DISCOVERY_OPENMETADATA_H
 
+#include "om_common.h"
 #include <catalog_sync/pass.h>
 #include <stdbool.h>
 
@@ -49,15 +50,6 @@ enum dom_hit { DOM_HIT_TAKEN, DOM_HIT_SKIPPED, DOM_HIT_VIOLATION };
  * CS_ERR_DENIED on 401/403, CS_ERR_UNAVAILABLE on 5xx, the host's
  * status on a transport failure (after its retries). */
 int dom_get_json(const struct dom_run *run, const char *url, json_t **out);
-/* Percent-encodes everything but RFC 3986 unreserved characters.
- * malloc'd, NULL on allocation failure. */
-char *dom_urlencode(const char *s);
-/* printf into a malloc'd string, NULL on failure. */
-char *dom_fmt(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
 
 /* ---- fqn.c ---- */
 

@@ -111,10 +111,10 @@ static int emit_table(struct dom_run *run, json_t *t, bool skip_bot_change)
 static char *entity_url(const struct dom_run *run, const char *id,
                         const char *fqn)
 {
-    char *enc = dom_urlencode(id ? id : fqn);
-    char *url = enc ? dom_fmt("%s/tables/%s%s?fields=columns,tags,"
-                              "tableConstraints&include=all",
-                              run->s->api, id ? "" : "name/", enc)
+    char *enc = om_urlencode(id ? id : fqn);
+    char *url = enc ? om_fmt("%s/tables/%s%s?fields=columns,tags,"
+                             "tableConstraints&include=all",
+                             run->s->api, id ? "" : "name/", enc)
                     : NULL;
     free(enc);
     return url;

@@ -10,42 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *dom_fmt(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *out = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (out) {
-        va_start(ap, fmt);
-        vsnprintf(out, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    return out;
-}
-
-char *dom_urlencode(const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s);
-    char *out = malloc(3 * n + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-            (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
-            *o++ = (char)*p;
-        } else {
-            *o++ = '%';
-            *o++ = hex[*p >> 4];
-            *o++ = hex[*p & 15];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 /* The server's own explanation ({"code", "message"}), cut short: it
  * names the entity or the parameter that was refused. */
 static const char *server_message(const cs_http_response *r, char *buf,

@@ -91,8 +91,8 @@ static char *sort_values(const json_t *hit)
             snprintf(one, sizeof one, "%lld", (long long)json_integer_value(v));
         else if (json_is_real(v))
             snprintf(one, sizeof one, "%.17g", json_real_value(v));
-        char *next = dom_fmt("%s%s%s", out ? out : "", i ? "," : "",
-                             json_is_string(v) ? json_string_value(v) : one);
+        char *next = om_fmt("%s%s%s", out ? out : "", i ? "," : "",
+                            json_is_string(v) ? json_string_value(v) : one);
         free(out);
         out = next;
         if (!out)
@@ -104,21 +104,20 @@ static char *sort_values(const json_t *hit)
 static char *search_url(const struct dom_run *run, const char *filter,
                         bool deleted, const char *after)
 {
-    char *f = dom_urlencode(filter);
-    char *a = after ? dom_urlencode(after) : NULL;
+    char *f = om_urlencode(filter);
+    char *a = after ? om_urlencode(after) : NULL;
     char *url =
         f && (a || !after)
-            ? dom_fmt("%s/search/query?q=*&index=table_search_index"
-                      "&sort_field=updatedAt&sort_order=asc&size=%ld"
-                      "&deleted=%s&track_total_hits=false"
-                      "&include_source_fields=id"
-                      "&include_source_fields=fullyQualifiedName"
-                      "&include_source_fields=updatedAt"
-                      "&include_source_fields=updatedBy"
-                      "&include_source_fields=deleted&query_filter=%s%s%s",
-                      run->s->api, run->s->page_size,
-                      deleted ? "true" : "false", f, a ? "&search_after=" : "",
-                      a ? a : "")
+            ? om_fmt("%s/search/query?q=*&index=table_search_index"
+                     "&sort_field=updatedAt&sort_order=asc&size=%ld"
+                     "&deleted=%s&track_total_hits=false"
+                     "&include_source_fields=id"
+                     "&include_source_fields=fullyQualifiedName"
+                     "&include_source_fields=updatedAt"
+                     "&include_source_fields=updatedBy"
+                     "&include_source_fields=deleted&query_filter=%s%s%s",
+                     run->s->api, run->s->page_size, deleted ? "true" : "false",
+                     f, a ? "&search_after=" : "", a ? a : "")
             : NULL;
     free(f);
     free(a);
@@ -269,10 +268,10 @@ int dom_list(struct dom_run *run)
             rc = CS_ERR_STOPPING;
             break;
         }
-        char *a = after ? dom_urlencode(after) : NULL;
-        char *url = !after || a ? dom_fmt("%s/tables?limit=%ld&include=all%s%s",
-                                          run->s->api, run->s->page_size,
-                                          a ? "&after=" : "", a ? a : "")
+        char *a = after ? om_urlencode(after) : NULL;
+        char *url = !after || a ? om_fmt("%s/tables?limit=%ld&include=all%s%s",
+                                         run->s->api, run->s->page_size,
+                                         a ? "&after=" : "", a ? a : "")
                                 : NULL;
         free(a);
         json_t *page = NULL;

@@ -154,7 +154,7 @@ static int publish_column(struct pub_job *j, const char *name, const json_t *c,
                           const json_t *evidence)
 {
     const char *value = json_string_value(json_object_get(c, "description"));
-    char *field = pub_fmt("columns.%s.description", name);
+    char *field = om_fmt("columns.%s.description", name);
     if (!field)
         return pub_fail(j, CS_ERR_NOMEM, "out of memory");
     int rc = CS_OK;

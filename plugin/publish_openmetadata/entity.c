@@ -45,9 +45,9 @@ static int check_entity(struct pub_job *j, const char *url)
 
 int pub_fetch_entity(struct pub_job *j)
 {
-    char *enc = om_escape(j->fqn);
+    char *enc = om_urlencode(j->fqn);
     char *url =
-        enc ? pub_fmt("%s/tables/name/%s?fields=columns,tags", j->s->o.api, enc)
+        enc ? om_fmt("%s/tables/name/%s?fields=columns,tags", j->s->o.api, enc)
             : NULL;
     free(enc);
     if (!url)
@@ -119,7 +119,7 @@ int pub_state_set(struct pub_job *j, const char *section, const char *key,
 
 static char *state_key(const struct pub_job *j)
 {
-    return pub_fmt("table:%s", j->fqn);
+    return om_fmt("table:%s", j->fqn);
 }
 
 int pub_state_load(struct pub_job *j)

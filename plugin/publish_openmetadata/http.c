@@ -17,44 +17,6 @@
 #define MAX_BACKOFF_MS 8000
 #define RETRY 100 /* attempt(): once more (apart from the PUB_* codes) */
 
-char *pub_fmt(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    char *out = malloc((size_t)n + 1);
-    if (!out)
-        return NULL;
-    va_start(ap, fmt);
-    vsnprintf(out, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return out;
-}
-
-char *om_escape(const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s);
-    char *out = malloc(3 * n + 1), *p = out;
-    if (!out)
-        return NULL;
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-            (*c >= '0' && *c <= '9') || strchr("-._~", *c)) {
-            *p++ = (char)*c;
-            continue;
-        }
-        *p++ = '%';
-        *p++ = hex[*c >> 4];
-        *p++ = hex[*c & 15];
-    }
-    *p = '\0';
-    return out;
-}
-
 void om_resp_clear(struct om_resp *r)
 {
     json_decref(r->json);

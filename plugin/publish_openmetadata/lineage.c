@@ -85,9 +85,9 @@ static json_t *parent_ref(struct pub_job *j, const char *fqn, const char *field,
     json_t *ref = cache_get(j->s, fqn);
     if (ref)
         return ref;
-    char *enc = om_escape(fqn);
+    char *enc = om_urlencode(fqn);
     char *url =
-        enc ? pub_fmt("%s/tables/name/%s?fields=columns", j->s->o.api, enc)
+        enc ? om_fmt("%s/tables/name/%s?fields=columns", j->s->o.api, enc)
             : NULL;
     free(enc);
     struct om_resp r = {0};
@@ -118,7 +118,7 @@ struct edge {
 /* Appends piece (freed) to *acc; false when out of memory. */
 static bool append(char **acc, char *piece)
 {
-    char *joined = piece ? pub_fmt("%s%s", *acc ? *acc : "", piece) : NULL;
+    char *joined = piece ? om_fmt("%s%s", *acc ? *acc : "", piece) : NULL;
     free(piece);
     if (!joined)
         return false;
@@ -135,7 +135,7 @@ static char *names(const json_t *list)
     json_array_foreach(list, i, v)
     {
         if (!append(&out,
-                    pub_fmt("%s%s", i ? ", " : "", json_string_value(v)))) {
+                    om_fmt("%s%s", i ? ", " : "", json_string_value(v)))) {
             free(out);
             return NULL;
         }
@@ -149,19 +149,19 @@ static char *fk_text(const json_t *e, size_t i)
     char *to = names(json_object_get(e, "toColumns"));
     char *t =
         from && to
-            ? pub_fmt("%s%s -> %s (sketch containment %.2f, %lld violations in "
-                      "%lld child "
-                      "rows checked%s, name score %.2f)",
-                      i ? "; " : "", from, to,
-                      json_number_value(json_object_get(e, "containment")),
-                      (long long)json_integer_value(
-                          json_object_get(e, "violations")),
-                      (long long)json_integer_value(
-                          json_object_get(e, "childRowsChecked")),
-                      json_is_true(json_object_get(e, "sampled"))
-                          ? ", table sample"
-                          : "",
-                      json_number_value(json_object_get(e, "nameScore")))
+            ? om_fmt("%s%s -> %s (sketch containment %.2f, %lld violations in "
+                     "%lld child "
+                     "rows checked%s, name score %.2f)",
+                     i ? "; " : "", from, to,
+                     json_number_value(json_object_get(e, "containment")),
+                     (long long)json_integer_value(
+                         json_object_get(e, "violations")),
+                     (long long)json_integer_value(
+                         json_object_get(e, "childRowsChecked")),
+                     json_is_true(json_object_get(e, "sampled"))
+                         ? ", table sample"
+                         : "",
+                     json_number_value(json_object_get(e, "nameScore")))
             : NULL;
     free(from);
     free(to);
@@ -172,9 +172,9 @@ static char *fk_text(const json_t *e, size_t i)
 static char *edge_line(const struct pub_job *j, const struct edge *x)
 {
     size_t n = json_array_size(x->fks);
-    char *line = pub_fmt("Implicit foreign key%s found by catalog-sync from "
-                         "%s to %s: ",
-                         n > 1 ? "s" : "", x->parent, j->fqn);
+    char *line = om_fmt("Implicit foreign key%s found by catalog-sync from "
+                        "%s to %s: ",
+                        n > 1 ? "s" : "", x->parent, j->fqn);
     size_t i;
     json_t *e;
     json_array_foreach(x->fks, i, e)
@@ -196,7 +196,7 @@ static char *reasons(const struct edge *x, const char *line)
     json_array_foreach(x->fks, i, e)
     {
         const char *r = json_string_value(json_object_get(e, "reason"));
-        if (r && !append(&out, pub_fmt("%s%s", out ? "; " : "", r))) {
+        if (r && !append(&out, om_fmt("%s%s", out ? "; " : "", r))) {
             free(out);
             return NULL;
         }
@@ -288,7 +288,7 @@ static int put_done(struct pub_job *j, const struct edge *x, const json_t *body,
 static int send_edge(struct pub_job *j, const struct edge *x,
                      const json_t *body, const char *hash, const json_t *pref)
 {
-    char *url = pub_fmt("%s/lineage", j->s->o.api);
+    char *url = om_fmt("%s/lineage", j->s->o.api);
     if (!url)
         return pub_fail(j, CS_ERR_NOMEM, "out of memory");
     struct om_resp r;
@@ -397,7 +397,7 @@ static json_t *by_parent(struct pub_job *j, const json_t *edges)
 
 static int publish_group(struct pub_job *j, const char *parent, json_t *fks)
 {
-    char *field = pub_fmt("lineage.%s", parent);
+    char *field = om_fmt("lineage.%s", parent);
     if (!field)
         return pub_fail(j, CS_ERR_NOMEM, "out of memory");
     struct edge x = {.parent = parent, .field = field, .fks = fks};

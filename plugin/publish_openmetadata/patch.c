@@ -97,8 +97,8 @@ int pub_patch_send(struct pub_job *j)
 {
     if (json_array_size(j->ops) == 0)
         return CS_OK;
-    char *id = om_escape(j->id);
-    char *url = id ? pub_fmt("%s/tables/%s", j->s->o.api, id) : NULL;
+    char *id = om_urlencode(j->id);
+    char *url = id ? om_fmt("%s/tables/%s", j->s->o.api, id) : NULL;
     free(id);
     if (!url)
         return pub_fail(j, CS_ERR_NOMEM, "out of memory");

@@ -22,6 +22,7 @@
 #ifndef PUBLISH_OPENMETADATA_H
 #define PUBLISH_OPENMETADATA_H
 
+#include "om_common.h"
 #include <catalog_sync/pass.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -87,14 +88,6 @@ struct om_resp {
 };
 /* Frees the parsed body and zeroes the response. */
 void om_resp_clear(struct om_resp *r);
-/* Percent-encodes `s` for a URL path segment or query value (malloc'd). */
-char *om_escape(const char *s);
-/* malloc'd printf. */
-char *pub_fmt(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
 /* Sends one request (body may be NULL, ctype may be NULL) with the token,
  * retrying 429/5xx within the job's budget.  CS_OK with *out filled for
  * any other status; CS_ERR_DENIED after a 401/403 (the gate is closed for

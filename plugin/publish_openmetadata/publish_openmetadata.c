@@ -71,7 +71,7 @@ static char *api_root(const char *base)
         n--;
     if (n >= 7 && strncmp(base + n - 7, "/api/v1", 7) == 0)
         n -= 7;
-    return pub_fmt("%.*s/api/v1", (int)n, base);
+    return om_fmt("%.*s/api/v1", (int)n, base);
 }
 
 static int check_ranges(const cs_host_api *h, cs_ctx *ctx, const json_t *cfg)
@@ -99,31 +99,6 @@ static int check_ranges(const cs_host_api *h, cs_ctx *ctx, const json_t *cfg)
         return CS_ERR_INVALID;
     }
     return CS_OK;
-}
-
-/* The token: config.token (or token_file, or ${VAR} in the manifest),
- * else $token_env.  Registered as a secret before anything can log it. */
-static int load_token(const cs_host_api *h, cs_ctx *ctx, const json_t *cfg,
-                      struct pub_opts *o)
-{
-    const char *env = opt_str(cfg, "token_env");
-    const char *tok = opt_str(cfg, "token");
-    if (!tok || !*tok)
-        tok = env && *env ? getenv(env) : NULL;
-    if (!tok || !*tok) {
-        h->set_error(ctx,
-                     "no OpenMetadata token: set config.token (token_file: "
-                     "PATH or ${VAR}) or the environment variable %s",
-                     env && *env ? env : "named by config.token_env");
-        return CS_ERR_INVALID;
-    }
-    if (strpbrk(tok, "\r\n")) {
-        h->set_error(ctx, "the OpenMetadata token holds a line break");
-        return CS_ERR_INVALID;
-    }
-    h->secret_register(ctx, tok);
-    o->auth_header = pub_fmt("Authorization: Bearer %s", tok);
-    return o->auth_header ? CS_OK : CS_ERR_NOMEM;
 }
 
 static void pub_fini(void *state)
@@ -174,8 +149,9 @@ static int pub_init(const cs_host_api *h, cs_ctx *ctx, void **state)
     read_opts(cfg, &s->o);
     s->o.api = api_root(opt_str(cfg, "base_url"));
     s->parents = json_object();
-    rc = !s->o.api || !s->parents ? CS_ERR_NOMEM
-                                  : load_token(h, ctx, cfg, &s->o);
+    rc = !s->o.api || !s->parents
+             ? CS_ERR_NOMEM
+             : om_bearer_header(h, ctx, cfg, &s->o.auth_header);
     if (rc != CS_OK) {
         if (rc == CS_ERR_NOMEM)
             h->set_error(ctx, "out of memory for the pass state");

@@ -24,19 +24,19 @@ json_t *pub_tag_label(const char *tag_fqn)
 
 static char *entity_link(const struct pub_job *j, const char *column)
 {
-    return column ? pub_fmt("<#E::table::%s::columns::%s>", j->fqn, column)
-                  : pub_fmt("<#E::table::%s>", j->fqn);
+    return column ? om_fmt("<#E::table::%s::columns::%s>", j->fqn, column)
+                  : om_fmt("<#E::table::%s>", j->fqn);
 }
 
 static char *open_url(const struct pub_job *j, const char *after)
 {
-    char *fqn = om_escape(j->fqn);
-    char *aft = after ? om_escape(after) : NULL;
+    char *fqn = om_urlencode(j->fqn);
+    char *aft = after ? om_urlencode(after) : NULL;
     char *url = fqn && (!after || aft)
-                    ? pub_fmt("%s/suggestions?entityFQN=%s&status=Open&"
-                              "limit=%d%s%s",
-                              j->s->o.api, fqn, OPEN_PAGE, aft ? "&after=" : "",
-                              aft ? aft : "")
+                    ? om_fmt("%s/suggestions?entityFQN=%s&status=Open&"
+                             "limit=%d%s%s",
+                             j->s->o.api, fqn, OPEN_PAGE, aft ? "&after=" : "",
+                             aft ? aft : "")
                     : NULL;
     free(fqn);
     free(aft);
@@ -179,7 +179,7 @@ static int post(struct pub_job *j, const struct pub_suggestion *sg,
                 const char *link)
 {
     json_t *body = suggestion_body(sg, link);
-    char *url = pub_fmt("%s/suggestions", j->s->o.api);
+    char *url = om_fmt("%s/suggestions", j->s->o.api);
     struct om_resp r = {0};
     int rc = body && url ? om_call(j, "POST", url, "application/json", body, &r)
                          : pub_fail(j, CS_ERR_NOMEM, "out of memory");

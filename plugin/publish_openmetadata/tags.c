@@ -263,7 +263,7 @@ int pub_tags(struct pub_job *j)
     int rc = CS_OK;
     json_object_foreach(json_object_get(pii, "columns"), name, entry)
     {
-        char *field = pub_fmt("columns.%s.tags", name);
+        char *field = om_fmt("columns.%s.tags", name);
         json_t *ev = tag_evidence(entry);
         struct tag_job t = {.field = field, .column = name, .evidence = ev};
         if (!field || !ev)
