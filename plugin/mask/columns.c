@@ -41,6 +41,19 @@ static int human_pii(const json_t *col, const char *status)
            !(tag && strcmp(tag, "PII.None") == 0);
 }
 
+/* Not tagged, but a clear name signal (strength >= 0.5) for an entity
+ * the values did not confirm; a person's "PII.None" overrides it. */
+static bool named_pii(const json_t *col, const char *status)
+{
+    if (strcmp(status, "human") == 0 || !json_object_get(col, "entity") ||
+        json_is_null(json_object_get(col, "entity")))
+        return false;
+    const json_t *sig =
+        json_object_get(json_object_get(col, "evidence"), "name_signal");
+    return json_is_object(sig) &&
+           json_number_value(json_object_get(sig, "strength")) >= 0.5;
+}
+
 void mask_plan_column(const json_t *pii_columns, const char *name,
                       const char *type, mask_col *out)
 {
@@ -50,7 +63,14 @@ void mask_plan_column(const json_t *pii_columns, const char *name,
     out->entity = PII_NONE;
     const json_t *col = json_object_get(pii_columns, name);
     const char *status = json_string_value(json_object_get(col, "status"));
-    if (status && (strcmp(status, "tagged") == 0 || human_pii(col, status))) {
+    /* A candidate held back only by the LLM vote (vote=both) is a column
+     * the recognizers tagged: a vote deciding the catalog tag never
+     * decides what leaves the process.  Nor does a checksum: values of a
+     * column named like PII whose values fail validation (a national_id
+     * with typos or foreign formats) are still someone's identifiers. */
+    bool vote_blocked = json_is_true(json_object_get(col, "vote_blocked"));
+    if (status && (strcmp(status, "tagged") == 0 || human_pii(col, status) ||
+                   vote_blocked || named_pii(col, status))) {
         out->mode = MASK_WHOLE;
         out->entity = entity_of(col);
         return;

@@ -220,6 +220,13 @@ json_t *pt_column_json(const struct pt_config *c, const struct pt_column *col,
             "tag", tag ? json_string(tag) : json_null(), "status",
             status_name(v->status), "evidence", evidence_json(col, v), "reason",
             l.buf);
+        /* The recognizers tagged it and only the vote (vote=both) held
+         * it back: mask must still treat the column as PII. */
+        if (out && v->why == PT_WHY_VOTE_BLOCKED &&
+            json_object_set_new(out, "vote_blocked", json_true())) {
+            json_decref(out);
+            out = NULL;
+        }
         if (out && col->previous &&
             (json_object_set_new(out, "previous", json_string(col->previous)) ||
              json_object_set_new(out, "withdrawn", json_boolean(withdrawn)))) {

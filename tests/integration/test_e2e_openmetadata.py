@@ -1,6 +1,6 @@
 """The deployment the product is for, end to end: manifests/full.yaml as
-shipped, with OpenMetadata and Trino replaced by the fakes under
-tests/fakes (OpenMetadata validates every request body against its 1.13
+shipped, with OpenMetadata, Trino, the LLM and Milvus replaced by the
+fakes under tests/fakes (see fullstack.py) (OpenMetadata validates every request body against its 1.13
 schemas; Trino runs the SQL on the real demo database).  The demo tables
 are registered in the fake catalog as demo_pg.<db>.<schema>.<table>.
 
@@ -11,71 +11,23 @@ OpenMetadata answering 503 and 500 for a while, and a table dropped from
 the engine after the catalog changed it: the run completes, that table
 fails with its reason, the others are synced once, nothing is duplicated."""
 import json
-import os
-import sys
-from urllib.parse import urlparse
 
 import cslib as cs
+from fullstack import TOKEN, WRITES, Stack
 
-SHARED = os.environ.get("CS_SHARED_DIR") or os.path.join(cs.SRC, "..", "shared")
-if not os.path.isdir(os.path.join(SHARED, "contracts", "openmetadata")):
-    cs.skip(f"{os.path.join(SHARED, 'contracts', 'openmetadata')} is absent: "
-            "the OpenMetadata schemas the fake validates against are needed")
-sys.path.insert(0, os.path.join(cs.SRC, "tests", "fakes"))
-from fake_trino import FakeTrino  # noqa: E402
-from openmetadata import FakeOpenMetadata, schemas_dir  # noqa: E402
-from seed_demo import register_demo  # noqa: E402
-
-TOKEN = "om-e2e-token-93ad1"
-BOT = "catalog-sync-bot"
-WRITES = ("POST", "PUT", "PATCH", "DELETE")
 PLANTED = ["planted.canary.7731@example.org", "+33 6 12 34 56 78",
            "4539148803436467", "FR7630006000011234567890189"]
 
-state = cs.new_db("e2e_state")
-demo = cs.new_db("e2e_demo")
-cs.load_demo(demo)
-db = cs.dsn_db(demo)
-wd = cs.Workdir("e2e")
-om = FakeOpenMetadata(schemas=schemas_dir(), token=TOKEN, bot=BOT)
-om_url = om.start()
-register_demo(om, demo, service="demo_pg", database=db)
-trino = FakeTrino(catalogs={"demo_pg": demo}, page_rows=200)
-trino_url = trino.start()
-logs = []
-
-
-def env():
-    return {
-        "CS_STATE_DSN": state,
-        "CS_OM_URL": om_url,
-        "OPENMETADATA_TOKEN": TOKEN,
-        "CS_OM_BOT": BOT,
-        "CS_TRINO_URL": trino_url,
-        "CS_TRINO_USER": "catalog-sync-e2e",
-        "CS_OM_HOSTPORT": f"127.0.0.1:{urlparse(om_url).port}",
-        "CS_TRINO_HOSTPORT": f"127.0.0.1:{urlparse(trino_url).port}",
-        "CS_STATE_HOSTPORT": f"127.0.0.1:{cs.port()}",
-        "CS_PLUGIN_DIR": cs.PASS_DIR,
-    }
+st = Stack("e2e")
+om, trino, demo, db, state, logs = st.om, st.trino, st.demo, st.db, st.state, st.logs
 
 
 def once(name):
-    report = wd.file(f"report-{name}.json")
-    p = cs.run_cli("once", "-m", os.path.join(cs.SRC, "manifests", "full.yaml"),
-                   "--report", report, "--log-format", "json", env=env())
-    logs.append(p.stderr + p.stdout)
-    assert p.returncode == 0, f"once exited {p.returncode}:\n{p.stderr[-3000:]}"
-    with open(report) as f:
-        r = json.load(f)
-    assert r["summary"]["failed"] == 0, r.get("failures")
-    return r
+    return st.once(name)
 
 
 def aspect_rows(name):
-    rows = cs.query(state, "select fqn, value from catalog_sync.aspects where aspect = %s",
-                    (name,))
-    return {f: (v if isinstance(v, dict) else json.loads(v)) for f, v in rows}
+    return st.aspects(name)
 
 
 def tagged_columns():
@@ -147,21 +99,15 @@ def test_faults_are_contained():
         om.human_edit(f"demo_pg.{db}.{t}",
                       [{"op": "add", "path": "/description", "value": f"{t}, edited"}])
     cs.query(demo, "DROP TABLE shop.reviews")
-    links_before = sorted(s["entityLink"] for s in om.suggestions)
+    links_before = sorted((s["type"], s["entityLink"]) for s in om.suggestions)
     om.fail_next(2, status=503, method="GET", path_prefix="/api/v1/tables/")
     om.fail_next(2, status=500, method="GET", path_prefix="/api/v1/tables/name/")
-    report = wd.file("report-faults.json")
-    p = cs.run_cli("once", "-m", os.path.join(cs.SRC, "manifests", "full.yaml"),
-                   "--report", report, "--log-format", "json", env=env())
-    logs.append(p.stderr + p.stdout)
-    assert p.returncode == 0, f"once exited {p.returncode}:\n{p.stderr[-3000:]}"
-    with open(report) as f:
-        r = json.load(f)
+    r = st.once("faults", allow_failed=True)
     failed = {f["fqn"]: f["errors"] for f in r.get("failures", [])}
     assert list(failed) == [f"demo_pg.{db}.shop.reviews"], failed
     assert "TABLE_NOT_FOUND" in json.dumps(failed), failed
     assert r["summary"]["done"] == 2, r["summary"]
-    links = sorted(s["entityLink"] for s in om.suggestions)
+    links = sorted((s["type"], s["entityLink"]) for s in om.suggestions)
     assert links == links_before, set(links) ^ set(links_before)
     assert len(links) == len(set(links)), "a suggestion was sent twice"
     assert om.schema_errors == []
@@ -171,5 +117,4 @@ try:
     cs.main([test_first_run_publishes_pii_and_foreign_keys, test_second_run_sends_nothing_new,
              test_faults_are_contained, test_nothing_planted_leaves_the_process])
 finally:
-    om.stop()
-    trino.stop()
+    st.stop()

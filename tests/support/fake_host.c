@@ -40,6 +40,8 @@ struct fake_host {
     json_t *state;       /* {key: value}: state_get/state_put */
     json_t *embeds;      /* [{endpoint, model, texts, dimensions}] */
     int embed_dim;       /* llm_embed's vector size; 0: it fails */
+    json_t *chats;       /* [[status, content, model], ...] canned answers */
+    json_t *chat_log;    /* [{endpoint, model, system, prompt, ...}] */
 };
 
 const cs_pass_desc *fake_host_load_pass(const char *name)
@@ -462,6 +464,58 @@ static int f_llm_embed(cs_ctx *ctx, const char *endpoint, const char *model,
     return CS_OK;
 }
 
+/* The next canned chat answer, spent by this call: a status other than
+ * CS_OK fails the call with it; no answer left fails with
+ * CS_ERR_UNAVAILABLE, like an endpoint that went away. */
+static int f_llm_chat(cs_ctx *ctx, const cs_llm_request *req,
+                      cs_llm_response *resp)
+{
+    fake_host *fh = ctx->fh;
+    memset(resp, 0, sizeof *resp);
+    json_array_append_new(
+        fh->chat_log,
+        json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?,s:f,s:f,s:i}", "endpoint",
+                  req->endpoint, "model", req->model, "system", req->system,
+                  "prompt", req->prompt, "json_schema", req->json_schema,
+                  "temperature", req->temperature, "top_p", req->top_p,
+                  "max_tokens", req->max_tokens));
+    json_t *a = json_array_get(fh->chats, 0);
+    if (!a) {
+        snprintf(fh->last_error, sizeof fh->last_error,
+                 "fake_host: LLM endpoint %s is unavailable (no canned "
+                 "answer left)",
+                 req->endpoint ? req->endpoint : "default");
+        return CS_ERR_UNAVAILABLE;
+    }
+    int status = (int)json_integer_value(json_array_get(a, 0));
+    const char *content = json_string_value(json_array_get(a, 1));
+    const char *model = json_string_value(json_array_get(a, 2));
+    if (status != CS_OK) {
+        snprintf(fh->last_error, sizeof fh->last_error,
+                 "fake_host: canned chat failure %d", status);
+    } else {
+        resp->content = strdup(content ? content : "");
+        resp->model =
+            strdup(model ? model : (req->model ? req->model : "fake-model"));
+        resp->finish_reason = strdup("stop");
+        resp->prompt_tokens = (long)strlen(req->prompt ? req->prompt : "") / 4;
+        resp->completion_tokens = (long)strlen(resp->content) / 4;
+        resp->attempts = 1;
+    }
+    json_array_remove(fh->chats, 0);
+    return status;
+}
+
+static void f_llm_response_free(cs_llm_response *resp)
+{
+    if (!resp)
+        return;
+    free(resp->content);
+    free(resp->model);
+    free(resp->finish_reason);
+    memset(resp, 0, sizeof *resp);
+}
+
 static void f_llm_vectors_free(float *vectors)
 {
     free(vectors);
@@ -507,6 +561,8 @@ static void fill_api(cs_host_api *a)
         .http_response_free = f_http_response_free,
         .audit = f_audit,
         .run_targets = f_run_targets,
+        .llm_chat = f_llm_chat,
+        .llm_response_free = f_llm_response_free,
         .llm_embed = f_llm_embed,
         .llm_vectors_free = f_llm_vectors_free,
     };
@@ -558,10 +614,13 @@ fake_host *fake_host_new(const cs_pass_desc *desc, const char *config)
     fh->state = json_object();
     fh->embeds = json_array();
     fh->embed_dim = 4;
-    if (!fh->embeds || !fh->http || !fh->http_log || !fh->audits ||
-        !fh->state || !fh->batch_store || !fh->batch_run || !fh->batch_puts ||
-        !fh->config || !fh->sql || !fh->entity || !fh->emitted ||
-        !fh->deleted || !fh->puts || !fh->sql_log || !fh->metrics ||
+    fh->chats = json_array();
+    fh->chat_log = json_array();
+    if (!fh->chats || !fh->chat_log || !fh->embeds || !fh->http ||
+        !fh->http_log || !fh->audits || !fh->state || !fh->batch_store ||
+        !fh->batch_run || !fh->batch_puts || !fh->config || !fh->sql ||
+        !fh->entity || !fh->emitted || !fh->deleted || !fh->puts ||
+        !fh->sql_log || !fh->metrics ||
         apply_defaults(desc ? desc->options : NULL, fh->config) != 0) {
         fake_host_free(fh);
         return NULL;
@@ -593,6 +652,8 @@ void fake_host_free(fake_host *fh)
     json_decref(fh->targets);
     json_decref(fh->state);
     json_decref(fh->embeds);
+    json_decref(fh->chats);
+    json_decref(fh->chat_log);
     free(fh->fqn);
     free(fh->logs);
     free(fh);
@@ -632,6 +693,10 @@ void fake_host_drop_network(fake_host *fh)
 {
     fh->api.sql_query = NULL;
     fh->api.http = NULL;
+    fh->api.state_put = NULL;
+    fh->api.audit = NULL;
+    fh->api.llm_chat = NULL;
+    fh->api.llm_embed = NULL;
 }
 
 int fake_host_add_http(fake_host *fh, const char *method, const char *needle,
@@ -660,6 +725,18 @@ json_t *fake_host_state(fake_host *fh)
 void fake_host_set_embed_dim(fake_host *fh, int dim)
 {
     fh->embed_dim = dim;
+}
+
+int fake_host_add_chat(fake_host *fh, int status, const char *content,
+                       const char *model)
+{
+    return json_array_append_new(
+        fh->chats, json_pack("[i,s?,s?]", status, content, model));
+}
+
+json_t *fake_host_chats(fake_host *fh)
+{
+    return fh->chat_log;
 }
 
 json_t *fake_host_embeds(fake_host *fh)
@@ -795,6 +872,7 @@ void fake_host_next_run(fake_host *fh, int commit)
     json_array_clear(fh->http_log);
     json_array_clear(fh->audits);
     json_array_clear(fh->embeds);
+    json_array_clear(fh->chat_log);
     free(fh->logs);
     fh->logs = NULL;
     fh->logs_len = 0;

@@ -68,6 +68,15 @@ int fake_host_add_http(fake_host *fh, const char *method, const char *needle,
  * recorded in fake_host_embeds(): [{endpoint, model, texts, dimensions}]. */
 void fake_host_set_embed_dim(fake_host *fh, int dim);
 json_t *fake_host_embeds(fake_host *fh);
+/* Canned chat answers (llm_chat), spent one per call in the order added:
+ * status CS_OK answers `content` as model `model` (NULL: the requested
+ * model, else "fake-model"); any other status fails the call with it.
+ * With none left a call fails with CS_ERR_UNAVAILABLE.  Calls are
+ * recorded in fake_host_chats(): [{endpoint, model, system, prompt,
+ * json_schema, temperature, top_p, max_tokens}]. */
+int fake_host_add_chat(fake_host *fh, int status, const char *content,
+                       const char *model);
+json_t *fake_host_chats(fake_host *fh);
 /* What run_targets() answers (JSON array text, or NULL for a full run). */
 int fake_host_set_targets(fake_host *fh, const char *targets);
 

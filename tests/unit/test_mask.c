@@ -327,6 +327,48 @@ static void test_human_pii_none(void **state)
     result_free(&r);
 }
 
+/* vote=both held a recognizer tag back (status candidate, vote_blocked):
+ * the names are still masked whole, since span search cannot find a
+ * person's name inside a cell. */
+static void test_vote_blocked_column_masked_whole(void **state)
+{
+    (void)state;
+    struct result r =
+        run("{\"sample\":{\"columns\":[{\"name\":\"first_name\",\"type\":"
+            "\"text\"}],\"rows\":[[\"Camille\"],[\"Jürgen\"],[null]]},"
+            "\"pii\":{\"columns\":{\"first_name\":{\"status\":\"candidate\","
+            "\"entity\":\"PERSON_NAME\",\"vote_blocked\":true}}}}");
+    assert_int_equal(r.rc, CS_OK);
+    assert_string_equal(cell(&r, 0, 0), "<PERSON_NAME_1>");
+    assert_string_equal(cell(&r, 1, 0), "<PERSON_NAME_2>");
+    assert_string_equal(cell(&r, 2, 0), "null");
+    assert_absent(&r, "Camille");
+    assert_absent(&r, "Jürgen");
+    result_free(&r);
+}
+
+/* Values that fail every checksum in a column named like a national
+ * identifier are masked whole all the same. */
+static void test_named_pii_masked_whole(void **state)
+{
+    (void)state;
+    struct result r =
+        run("{\"sample\":{\"columns\":[{\"name\":\"national_id\",\"type\":"
+            "\"text\"},{\"name\":\"note\",\"type\":\"text\"}],\"rows\":"
+            "[[\"QQ123456C\",\"QQ123456C\"],[\"ES12345678Z\",null]]},"
+            "\"pii\":{\"columns\":{\"national_id\":{\"status\":\"none\","
+            "\"entity\":\"FR_NIR\",\"evidence\":{\"name_signal\":{"
+            "\"keyword\":\"national_id\",\"strength\":0.6}}},"
+            "\"note\":{\"status\":\"none\",\"entity\":\"FR_NIR\","
+            "\"evidence\":{\"name_signal\":null}}}}}");
+    assert_int_equal(r.rc, CS_OK);
+    assert_string_equal(cell(&r, 0, 0), "<FR_NIR_1>");
+    assert_string_equal(cell(&r, 1, 0), "<FR_NIR_2>");
+    /* No name signal: only the search for validated spans applies. */
+    assert_string_equal(cell(&r, 0, 1), "QQ123456C");
+    result_free(&r);
+}
+
 static void test_non_text_cells_of_a_pii_column(void **state)
 {
     (void)state;
@@ -473,6 +515,8 @@ int main(void)
         cmocka_unit_test(test_bank_columns),
         cmocka_unit_test(test_human_tag_without_entity),
         cmocka_unit_test(test_human_pii_none),
+        cmocka_unit_test(test_vote_blocked_column_masked_whole),
+        cmocka_unit_test(test_named_pii_masked_whole),
         cmocka_unit_test(test_non_text_cells_of_a_pii_column),
         cmocka_unit_test(test_many_values),
         cmocka_unit_test(test_empty_sample),

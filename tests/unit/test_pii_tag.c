@@ -587,6 +587,8 @@ static void test_vote_both(void **unused)
     assert_string_equal(str(b, "status"), "candidate");
     assert_true(json_is_null(json_object_get(b, "tag")));
     assert_non_null(strstr(str(b, "reason"), "vote=both"));
+    assert_true(json_is_true(json_object_get(b, "vote_blocked")));
+    assert_null(json_object_get(column(&f, "email"), "vote_blocked"));
     assert_string_not_equal(str(column(&f, "handle"), "status"), "tagged");
     done(&f, &e);
 }
