@@ -227,9 +227,6 @@ static json_t *column_context(const struct dl_job *j, const json_t *col,
     json_t *ref = references_of(j->fk, name);
     if (ref)
         json_object_set_new(o, "references", ref);
-    if (described(col))
-        json_object_set_new(o, "descriptionByAPerson",
-                            json_string(str(col, "description")));
     add_masked_stats(
         o, json_object_get(json_object_get(j->masked, "columnsStats"), name));
     return o;
